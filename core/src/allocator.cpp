@@ -1,0 +1,34 @@
+// Host memory for tensors: 64-byte aligned so that SIMD kernels can use aligned loads and rows start on
+// cache lines. CUDA allocation joins here with the CUDA backend.
+#include <cstdlib>
+
+#include "pyllm/tensor.h"
+
+namespace pyllm {
+
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
+  PYLLM_CHECK(device.type == DeviceType::CPU, RuntimeError,
+              "cannot allocate on " << device.str() << ": this build of pyllm has no CUDA backend");
+  constexpr size_t kAlign = 64;
+  size_t rounded = (nbytes + kAlign - 1) / kAlign * kAlign;
+  void* data = rounded == 0 ? nullptr : std::aligned_alloc(kAlign, rounded);
+  PYLLM_CHECK(rounded == 0 || data != nullptr, RuntimeError,
+              "out of memory allocating " << nbytes << " bytes on " << device.str());
+  auto storage = std::make_shared<Storage>();
+  storage->data = data;
+  storage->nbytes = nbytes;
+  storage->device = device;
+  storage->owner = std::shared_ptr<void>(data, [](void* p) { std::free(p); });
+  return storage;
+}
+
+std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, Device device, std::shared_ptr<void> owner) {
+  auto storage = std::make_shared<Storage>();
+  storage->data = data;
+  storage->nbytes = nbytes;
+  storage->device = device;
+  storage->owner = std::move(owner);
+  return storage;
+}
+
+}  // namespace pyllm

@@ -1,0 +1,11 @@
+#pragma once
+
+#include "pyllm/tensor.h"
+
+namespace pyllm::cpu {
+
+// x: contiguous, viewed as (O, R, I); out: contiguous (O, I). out[o, i] = sum_r x[o, r, i].
+// float32 accumulates in double across blocks; ints and bool accumulate (and are written) as int64.
+void sum_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, const Tensor& out);
+
+}  // namespace pyllm::cpu

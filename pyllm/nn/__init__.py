@@ -1,0 +1,2 @@
+"""Neural-network building blocks. ``pyllm.nn.functional`` holds the ops (PyTorch names)."""
+from . import functional

@@ -1,0 +1,1 @@
+"""Optimizers whose update runs as one fused C++ kernel over all parameters."""

@@ -1,0 +1,50 @@
+"""Shared test helpers: paired pyllm/PyTorch tensors from the same fresh random data, and comparisons."""
+import numpy as np
+import torch
+
+import pyllm
+
+TOL = {  # (rtol, atol) for forward and backward parity at each dtype
+    "float32": (1e-5, 1e-5),
+    "float64": (1e-10, 1e-10),
+}
+
+
+def to_numpy(t):
+    return t.detach().numpy() if isinstance(t, pyllm.Tensor) else t.detach().cpu().numpy()
+
+
+def pair(array, requires_grad=False, noncontiguous=False):
+    """(pyllm tensor, torch tensor) holding ``array``'s values. noncontiguous=True gives both as a
+    transposed view of a transposed copy, so kernels see non-unit strides."""
+    array = np.asarray(array)
+    if noncontiguous and array.ndim >= 2:
+        base = np.ascontiguousarray(np.swapaxes(array, -1, -2))
+        p = pyllm.from_numpy(base.copy()).transpose(-1, -2)
+        t = torch.from_numpy(base.copy()).transpose(-1, -2)
+        assert not p.is_contiguous()
+    else:
+        p = pyllm.tensor(array)
+        t = torch.from_numpy(array.copy())
+    if requires_grad:
+        p.requires_grad = True
+        t.requires_grad_(True)
+    return p, t
+
+
+def random_pair(rng, shape, dtype="float32", requires_grad=False, noncontiguous=False, low=None, high=None):
+    """Fresh random data (normal, or uniform in [low, high)) as a (pyllm, torch) pair."""
+    if low is not None:
+        array = rng.uniform(low, high, size=shape)
+    else:
+        array = rng.standard_normal(shape)
+    return pair(array.astype(dtype), requires_grad, noncontiguous)
+
+
+def assert_close(ours, theirs, rtol=None, atol=None, dtype=None):
+    """Elementwise closeness with the dtype's default tolerances; shapes must match exactly."""
+    a, b = to_numpy(ours), to_numpy(theirs)
+    assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
+    key = str(dtype or a.dtype)
+    r, t = TOL.get(key, (1e-5, 1e-5))
+    np.testing.assert_allclose(a, b, rtol=rtol if rtol is not None else r, atol=atol if atol is not None else t)
