@@ -84,6 +84,17 @@ def test_adamw_skips_params_without_grad_and_keeps_their_step_count(rng):
     assert_same_as_torch(ours, theirs, opt, topt)
 
 
+def test_adamw_takes_non_contiguous_grads(rng):
+    ours, theirs = make_params(rng, shapes=[(17, 3)])
+    g = rng.standard_normal((3, 17)).astype(np.float32)
+    ours[0].grad = pyllm.tensor(g).transpose(0, 1)
+    theirs[0].grad = torch.from_numpy(g.copy()).t()
+    assert not ours[0].grad.is_contiguous()
+    pyllm.optim.AdamW(ours, lr=0.1).step()
+    torch.optim.AdamW(theirs, lr=0.1).step()
+    assert_close(ours[0], theirs[0])
+
+
 def test_adamw_updates_in_place_outside_autograd(rng):
     ours, _ = make_params(rng, shapes=[(4, 3)])
     p = ours[0]
@@ -249,9 +260,9 @@ def test_add_param_group_and_construction_errors(rng):
     assert "Parameter Group 1" in repr(opt) and "weight_decay: 0.0" in repr(opt)
 
 
-def _adamw_args(rng, shapes, dtype=np.float32):
-    lists = [[pyllm.tensor(rng.standard_normal(s).astype(dtype)) for s in shapes] for _ in range(4)]
-    return lists
+def _adamw_args(rng, shapes):
+    """params, grads, exp_avgs, exp_avg_sqs: four lists of fresh float32 tensors."""
+    return [[pyllm.tensor(rng.standard_normal(s).astype(np.float32)) for s in shapes] for _ in range(4)]
 
 
 def test_adamw_step_validates_its_inputs(rng):
@@ -280,13 +291,14 @@ def test_adamw_step_validates_its_inputs(rng):
     with pytest.raises(ValueError, match="adamw_step: invalid learning rate"):
         _core.adamw_step(params, grads, m, v, **{**hyper, "lr": float("nan")})
     # Grads only read: sharing memory among them is fine. An empty list is a no-op.
-    _core.adamw_step(params[:1], [grads[0]], m[:1], v[:1], **hyper)
+    _core.adamw_step([params[0], pyllm.zeros(3)], [grads[0], grads[0]], [m[0], pyllm.zeros(3)],
+                     [v[0], pyllm.zeros(3)], **hyper)
     _core.adamw_step([], [], [], [], **hyper)
 
 
 def test_adamw_step_accepts_views_of_one_flat_buffer(rng):
     """Parameters packed into one buffer share storage without overlapping: allowed."""
-    flat, tflat = [pyllm.tensor(rng.standard_normal(20).astype(np.float32)) for _ in range(2)]
+    flat = pyllm.tensor(rng.standard_normal(20).astype(np.float32))
     tflat = torch.from_numpy(flat.numpy().copy())
     g = rng.standard_normal(20).astype(np.float32)
     params = [flat[:7], flat[7:]]
