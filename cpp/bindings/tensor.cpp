@@ -118,6 +118,7 @@ void register_tensor(py::module_& m) {
   cls.def("copy_", [](const Tensor& t, const Tensor& src) { py::gil_scoped_release r; ops::copy_(t, src); return t; });
   cls.def("fill_", [](const Tensor& t, double v) { py::gil_scoped_release r; ops::fill_(t, v); return t; });
   cls.def("zero_", [](const Tensor& t) { py::gil_scoped_release r; ops::zero_(t); return t; });
+  cls.def("mul_", [](const Tensor& t, double v) { py::gil_scoped_release r; ops::mul_(t, v); return t; });
   cls.def("item", [](const Tensor& t) { return item(t); });
 
   // Operators: tensor or Python scalar on either side.
