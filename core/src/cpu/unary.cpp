@@ -29,7 +29,7 @@ inline T forward_one(T v) {
   else if constexpr (op == UnaryOp::Cos) return std::cos(v);
   else if constexpr (op == UnaryOp::Tanh) return tanh_fast(v);
   else if constexpr (op == UnaryOp::Sigmoid) return sigmoid_fast(v);
-  else if constexpr (op == UnaryOp::Relu) return v > T(0) ? v : T(0);
+  else if constexpr (op == UnaryOp::Relu) return v < T(0) ? T(0) : v;  // NaN passes through, as in PyTorch
   else if constexpr (op == UnaryOp::Gelu) return T(0.5) * v * (T(1) + erf_fast(v * T(kSqrt1_2)));
   else if constexpr (op == UnaryOp::GeluTanh)
     return T(0.5) * v * (T(1) + tanh_fast(T(kSqrt2OverPi) * (v + T(kGeluCoef) * v * v * v)));
@@ -49,7 +49,7 @@ inline T derivative(T x, T y) {
   else if constexpr (op == UnaryOp::Cos) return -std::sin(x);
   else if constexpr (op == UnaryOp::Tanh) return T(1) - y * y;
   else if constexpr (op == UnaryOp::Sigmoid) return y * (T(1) - y);
-  else if constexpr (op == UnaryOp::Relu) return x > T(0) ? T(1) : T(0);
+  else if constexpr (op == UnaryOp::Relu) return x <= T(0) ? T(0) : T(1);  // NaN gets the gradient, as in PyTorch
   else if constexpr (op == UnaryOp::Gelu)
     return T(0.5) * (T(1) + erf_fast(x * T(kSqrt1_2))) + x * T(kInvSqrt2Pi) * exp_fast(T(-0.5) * x * x);
   else if constexpr (op == UnaryOp::GeluTanh) {
