@@ -312,8 +312,12 @@ def test_integer_arithmetic():
         assert q.dtype == pyllm.float32
         assert_close(q, tq)
         assert_close(x / 2, tx / 2)
-    big = pyllm.tensor([2**31 - 1], dtype=pyllm.int32)
-    assert (big + 1).tolist() == (torch.tensor([2**31 - 1], dtype=torch.int32) + 1).tolist()  # wraps
+    for dtype in ("int32", "int64"):  # overflow wraps around, as in torch
+        info = np.iinfo(dtype)
+        edge = np.array([info.max, info.min, info.max // 2 + 3], dtype)
+        x, tx = pyllm.tensor(edge), torch.from_numpy(edge.copy())
+        for op in [lambda t: t + 1, lambda t: t - 2, lambda t: t * 3, lambda t: -t, lambda t: abs(t), lambda t: t * t]:
+            assert op(x).tolist() == op(tx).tolist()
     assert (pyllm.tensor([1, 2]) * 2.5).tolist() == [2.5, 5.0]  # a float scalar promotes to float32
     assert (pyllm.tensor([True, False]) + 1).tolist() == [2, 1]  # bool with int scalar -> int64
 

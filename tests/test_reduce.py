@@ -112,6 +112,11 @@ def test_integer_and_bool_sums_give_int64(rng, dtype):
         assert out.tolist() == tout.tolist()
     big = pyllm.full((3,), 2**31 - 1, dtype=pyllm.int32)
     assert big.sum().item() == 3 * (2**31 - 1)  # accumulates in int64: no int32 overflow
+    huge = np.full((2, 3), 2**62, np.int64)  # an int64 overflow wraps around, as in torch
+    for dims in (None, 0, 1):
+        ours = pyllm.tensor(huge).sum() if dims is None else pyllm.tensor(huge).sum(dims)
+        theirs = torch.from_numpy(huge).sum() if dims is None else torch.from_numpy(huge).sum(dims)
+        assert ours.tolist() == theirs.tolist()
 
 
 def test_zero_dim_and_empty_inputs():

@@ -1,6 +1,7 @@
 #include "cpu/unary.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "cpu/vec_math.h"
 #include "pyllm/parallel.h"
@@ -17,14 +18,22 @@ constexpr double kGeluCoef = 0.044715;
 template <typename T>
 inline T sign_of(T v) { return static_cast<T>((v > T(0)) - (v < T(0))); }
 
+// -v in the unsigned type for integers: the most negative value wraps to itself (as in PyTorch) instead
+// of overflowing, which is undefined behaviour in C++.
+template <typename T>
+inline T negate(T v) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(v));
+  else return -v;
+}
+
 template <typename T, UnaryOp op>
 inline T forward_one(T v) {
-  if constexpr (op == UnaryOp::Neg) return -v;
+  if constexpr (op == UnaryOp::Neg) return negate(v);
   else if constexpr (op == UnaryOp::Exp) return exp_fast(v);
   else if constexpr (op == UnaryOp::Log) return std::log(v);
   else if constexpr (op == UnaryOp::Sqrt) return std::sqrt(v);
   else if constexpr (op == UnaryOp::Rsqrt) return T(1) / std::sqrt(v);
-  else if constexpr (op == UnaryOp::Abs) return v < T(0) ? -v : v;
+  else if constexpr (op == UnaryOp::Abs) return v < T(0) ? negate(v) : v;
   else if constexpr (op == UnaryOp::Sin) return std::sin(v);
   else if constexpr (op == UnaryOp::Cos) return std::cos(v);
   else if constexpr (op == UnaryOp::Tanh) return tanh_fast(v);
