@@ -3,6 +3,7 @@
 // outputs, whose backward fills zeros for the outputs that received no gradient and concatenates.
 #include <algorithm>
 
+#include "cpu/cat.h"
 #include "cpu/copy.h"
 #include "ops/common.h"
 
@@ -69,9 +70,31 @@ Shape joined_shape(const std::vector<Tensor>& tensors, int64_t& dim, bool new_di
 Tensor join(const std::vector<Tensor>& tensors, int64_t dim, const Shape& shape, bool new_dim, const char* op) {
   Tensor out = empty(shape, tensors[0].dtype(), tensors[0].device());
   if (out.device().type != DeviceType::CPU) unsupported_device(op, out.device());
-  int64_t offset = 0;
+  if (out.numel() == 0) return out;
+  std::vector<const Tensor*> inputs;  // those with elements to copy ((0,) tensors may lack `dim`)
+  bool all_contiguous = true;
   for (const Tensor& t : tensors) {
-    if (!new_dim && is_legacy_empty(t)) continue;  // nothing to copy (and it may lack `dim`)
+    if (t.numel() == 0) continue;
+    inputs.push_back(&t);
+    all_contiguous = all_contiguous && t.is_contiguous();
+  }
+  if (all_contiguous) {
+    // The output is (outer, row) with outer the dims before `dim`, each input (outer, its part of a row):
+    // one pass of memcpy over the output, without a view per input (stacking many small tensors).
+    int64_t outer = 1;
+    for (int64_t d = 0; d < dim; ++d) outer *= shape[d];
+    std::vector<const char*> data;
+    std::vector<int64_t> row_bytes;
+    for (const Tensor* t : inputs) {
+      data.push_back(static_cast<const char*>(t->data_ptr()));
+      row_bytes.push_back(t->numel() / outer * static_cast<int64_t>(itemsize(t->dtype())));
+    }
+    cpu::cat_contiguous(data, row_bytes, outer, static_cast<char*>(out.data_ptr()));
+    return out;
+  }
+  int64_t offset = 0;
+  for (const Tensor* input : inputs) {
+    const Tensor& t = *input;
     Tensor src = new_dim ? unsqueeze(t.detach(), dim) : t.detach();
     const int64_t n = src.shape()[dim];
     cpu::copy(slice(out, dim, offset, offset + n), src);  // strided copy: contiguous runs become memcpy
