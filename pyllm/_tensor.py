@@ -126,6 +126,7 @@ _METHODS = {
     "pow": F.pow,
     "matmul": lambda self, other: _core.matmul(self, other),
     "neg": F.neg,
+    "__abs__": F.abs,
     "exp": F.exp,
     "log": F.log,
     "sqrt": F.sqrt,

@@ -61,6 +61,7 @@ int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size"
 bool Tensor::is_contiguous() const {
   const Shape& sh = shape();
   const Strides& st = strides();
+  if (numel() == 0) return true;  // no element to lay out, as in PyTorch
   int64_t expected = 1;
   for (size_t i = sh.size(); i-- > 0;) {
     if (sh[i] == 1) continue;  // the stride of a size-1 dim never matters

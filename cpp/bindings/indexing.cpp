@@ -64,15 +64,21 @@ Tensor apply_index(const Tensor& self, const py::handle& index, bool allow_advan
               "too many indices for a tensor of dimension " << self.dim() << " (got " << consumed << ")");
 
   Tensor result = self;
-  int64_t d = 0;
+  int64_t d = 0;         // the dim of `result` the next item applies to
+  int64_t self_dim = 0;  // the same dim counted in `self`, for error messages
   bool used_advanced = false;
   for (const py::handle& h : items) {
+    if (!h.is_none()) ++self_dim;
     if (h.is_none()) {
       result = ops::unsqueeze(result, d++);
     } else if (h.ptr() == Py_Ellipsis) {
       d += self.dim() - consumed;
+      self_dim += self.dim() - consumed - 1;
     } else if (is_int_like(h)) {
-      result = ops::select(result, d, py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>());
+      const int64_t i = py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>(), size = result.shape()[d];
+      PYLLM_CHECK(i >= -size && i < size, IndexError,
+                  "index " << i << " is out of bounds for dim " << self_dim - 1 << " with size " << size);
+      result = ops::select(result, d, i);
     } else if (py::isinstance<py::slice>(h)) {
       auto s = py::reinterpret_borrow<py::slice>(h);
       auto get = [](py::object o) -> std::optional<int64_t> {

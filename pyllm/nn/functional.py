@@ -122,7 +122,11 @@ def ge(input, other):
 
 
 def where(condition, input, other):
-    """``input`` where ``condition`` is true, else ``other`` (either may be a Python scalar)."""
+    """``input`` where ``condition`` is true, else ``other`` (either or both may be Python scalars)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two scalars: float32 or int64
+        is_float = isinstance(input, builtins.float) or isinstance(other, builtins.float)
+        input = _core.full([], builtins.float(input), _core.dtype.float32 if is_float else _core.dtype.int64,
+                           condition.device)
     if not isinstance(input, Tensor) and isinstance(other, Tensor):
         input = _as_tensor(input, other)
     if not isinstance(other, Tensor):

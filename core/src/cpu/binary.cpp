@@ -1,6 +1,7 @@
 #include "cpu/binary.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "cpu/dtype_visit.h"
 #include "cpu/loops.h"
@@ -9,11 +10,17 @@ namespace pyllm::cpu {
 
 namespace {
 
+// Integer overflow wraps around (two's complement) as in PyTorch: signed overflow is undefined behaviour
+// in C++, so integers add, subtract and multiply in their unsigned type.
+template <typename T, bool = std::is_integral_v<T> && !std::is_same_v<T, bool>> struct wrapping { using type = T; };
+template <typename T> struct wrapping<T, true> { using type = std::make_unsigned_t<T>; };
+
 template <typename T, BinaryOp op>
 inline auto apply(T x, T y) {
-  if constexpr (op == BinaryOp::Add) return static_cast<T>(x + y);
-  else if constexpr (op == BinaryOp::Sub) return static_cast<T>(x - y);
-  else if constexpr (op == BinaryOp::Mul) return static_cast<T>(x * y);
+  using W = typename wrapping<T>::type;
+  if constexpr (op == BinaryOp::Add) return static_cast<T>(static_cast<W>(x) + static_cast<W>(y));
+  else if constexpr (op == BinaryOp::Sub) return static_cast<T>(static_cast<W>(x) - static_cast<W>(y));
+  else if constexpr (op == BinaryOp::Mul) return static_cast<T>(static_cast<W>(x) * static_cast<W>(y));
   else if constexpr (op == BinaryOp::Div) return static_cast<T>(x / y);
   else if constexpr (op == BinaryOp::Pow) return static_cast<T>(std::pow(x, y));
   // NaN propagates through maximum/minimum, as in PyTorch.

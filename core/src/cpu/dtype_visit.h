@@ -65,6 +65,11 @@ template <typename D, typename S> inline D convert(S v) {
     return bfloat16_t{float_to_bf16(v)};
   } else if constexpr (std::is_same_v<S, int64_t> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
     return static_cast<D>(v);  // int64 -> int32 wraps, as PyTorch's does
+  } else if constexpr (std::is_integral_v<S> && !std::is_integral_v<D>) {
+    // Round once: int64 -> double -> float32 could round twice. The half types go through float32, as
+    // in PyTorch.
+    if constexpr (std::is_floating_point_v<D>) return static_cast<D>(v);
+    else return convert<D>(static_cast<float>(v));
   } else {
     return from_double<D>(to_double(v));
   }

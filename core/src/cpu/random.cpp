@@ -38,12 +38,13 @@ void normal_kernel(T* out, int64_t n, uint64_t seed, uint64_t base) {
 
 template <typename T>
 void randint_kernel(T* out, int64_t n, int64_t low, int64_t high, uint64_t seed, uint64_t base) {
-  const uint64_t range = static_cast<uint64_t>(high - low);
+  // In unsigned arithmetic: high - low can exceed INT64_MAX.
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   parallel_for(0, n, 16384, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
       auto w = philox4x32(seed, base + i);
       uint64_t r = (static_cast<uint64_t>(w[0]) << 32) | w[1];  // 64 bits: modulo bias below 2^-32
-      out[i] = static_cast<T>(low + static_cast<int64_t>(r % range));
+      out[i] = static_cast<T>(static_cast<int64_t>(static_cast<uint64_t>(low) + r % range));
     }
   });
 }

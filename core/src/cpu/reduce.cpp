@@ -80,9 +80,11 @@ void sum_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, const Tensor& out
   switch (x.dtype()) {
     case DType::Float32: return sum_kernel<float, double, float>(x.data<float>(), O, R, I, out.data<float>());
     case DType::Float64: return sum_kernel<double, double, double>(x.data<double>(), O, R, I, out.data<double>());
-    case DType::Int32: return sum_kernel<int32_t, int64_t, int64_t>(x.data<int32_t>(), O, R, I, out.data<int64_t>());
-    case DType::Int64: return sum_kernel<int64_t, int64_t, int64_t>(x.data<int64_t>(), O, R, I, out.data<int64_t>());
-    case DType::Bool: return sum_kernel<bool, int64_t, int64_t>(x.data<bool>(), O, R, I, out.data<int64_t>());
+    // Integers accumulate in uint64: an overflowing int64 sum wraps around as in PyTorch (signed overflow
+    // is undefined behaviour in C++).
+    case DType::Int32: return sum_kernel<int32_t, uint64_t, int64_t>(x.data<int32_t>(), O, R, I, out.data<int64_t>());
+    case DType::Int64: return sum_kernel<int64_t, uint64_t, int64_t>(x.data<int64_t>(), O, R, I, out.data<int64_t>());
+    case DType::Bool: return sum_kernel<bool, uint64_t, int64_t>(x.data<bool>(), O, R, I, out.data<int64_t>());
     default: return;
   }
 }

@@ -1,6 +1,7 @@
 #include "cpu/unary.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "cpu/vec_math.h"
 #include "pyllm/parallel.h"
@@ -17,19 +18,27 @@ constexpr double kGeluCoef = 0.044715;
 template <typename T>
 inline T sign_of(T v) { return static_cast<T>((v > T(0)) - (v < T(0))); }
 
+// -v in the unsigned type for integers: the most negative value wraps to itself (as in PyTorch) instead
+// of overflowing, which is undefined behaviour in C++.
+template <typename T>
+inline T negate(T v) {
+  if constexpr (std::is_integral_v<T>) return static_cast<T>(std::make_unsigned_t<T>(0) - static_cast<std::make_unsigned_t<T>>(v));
+  else return -v;
+}
+
 template <typename T, UnaryOp op>
 inline T forward_one(T v) {
-  if constexpr (op == UnaryOp::Neg) return -v;
+  if constexpr (op == UnaryOp::Neg) return negate(v);
   else if constexpr (op == UnaryOp::Exp) return exp_fast(v);
   else if constexpr (op == UnaryOp::Log) return std::log(v);
   else if constexpr (op == UnaryOp::Sqrt) return std::sqrt(v);
   else if constexpr (op == UnaryOp::Rsqrt) return T(1) / std::sqrt(v);
-  else if constexpr (op == UnaryOp::Abs) return v < T(0) ? -v : v;
+  else if constexpr (op == UnaryOp::Abs) return v < T(0) ? negate(v) : v;
   else if constexpr (op == UnaryOp::Sin) return std::sin(v);
   else if constexpr (op == UnaryOp::Cos) return std::cos(v);
   else if constexpr (op == UnaryOp::Tanh) return tanh_fast(v);
   else if constexpr (op == UnaryOp::Sigmoid) return sigmoid_fast(v);
-  else if constexpr (op == UnaryOp::Relu) return v > T(0) ? v : T(0);
+  else if constexpr (op == UnaryOp::Relu) return v < T(0) ? T(0) : v;  // NaN passes through, as in PyTorch
   else if constexpr (op == UnaryOp::Gelu) return T(0.5) * v * (T(1) + erf_fast(v * T(kSqrt1_2)));
   else if constexpr (op == UnaryOp::GeluTanh)
     return T(0.5) * v * (T(1) + tanh_fast(T(kSqrt2OverPi) * (v + T(kGeluCoef) * v * v * v)));
@@ -49,7 +58,7 @@ inline T derivative(T x, T y) {
   else if constexpr (op == UnaryOp::Cos) return -std::sin(x);
   else if constexpr (op == UnaryOp::Tanh) return T(1) - y * y;
   else if constexpr (op == UnaryOp::Sigmoid) return y * (T(1) - y);
-  else if constexpr (op == UnaryOp::Relu) return x > T(0) ? T(1) : T(0);
+  else if constexpr (op == UnaryOp::Relu) return x <= T(0) ? T(0) : T(1);  // NaN gets the gradient, as in PyTorch
   else if constexpr (op == UnaryOp::Gelu)
     return T(0.5) * (T(1) + erf_fast(x * T(kSqrt1_2))) + x * T(kInvSqrt2Pi) * exp_fast(T(-0.5) * x * x);
   else if constexpr (op == UnaryOp::GeluTanh) {

@@ -74,6 +74,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
+  // True division, as in PyTorch: integer operands give a float32 quotient.
+  if (a.defined() && b.defined() && is_integral(a.dtype()) && a.dtype() == b.dtype())
+    return div(to_dtype(a, DType::Float32), to_dtype(b, DType::Float32));
   Tensor out = forward(BinaryOp::Div, "div", Kind::FloatOnly, a, b);
   if (autograd::needs_grad({a, b})) {
     SavedTensor sb(b), so(b.requires_grad() ? out : Tensor());
@@ -99,9 +102,11 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       Tensor av = sa.unpack("pow"), bv = sb.unpack("pow");
       Tensor ga, gb;
       if (ra) {
-        // d/da a^b = b * a^(b-1)
+        // d/da a^b = b * a^(b-1), taken as 0 where b == 0 (0 * 0^-1 would be NaN), as PyTorch does.
         Tensor one = scalar_tensor(1.0, bv.dtype(), bv.device());
-        ga = sum_to(mul(g[0], mul(bv, pow(av, sub(bv, one)))), a_shape);
+        Tensor zero = scalar_tensor(0.0, bv.dtype(), bv.device());
+        Tensor slope = where(eq(bv, zero), zero, mul(bv, pow(av, sub(bv, one))));
+        ga = sum_to(mul(g[0], slope), a_shape);
       }
       if (rb) {
         // d/db a^b = a^b * log(a); taken as 0 where a == 0 and b >= 0 (the limit), as PyTorch does.
@@ -140,7 +145,8 @@ Tensor pow(const Tensor& a, double exponent) {
 
 namespace {
 
-// maximum/minimum: the gradient goes to the operand that was chosen; on a tie each gets half.
+// maximum/minimum: the gradient goes to the operand that was chosen; on a tie each gets half. As in
+// PyTorch, an operand gets it unless it lost, so where either is NaN both get it.
 Tensor extremum(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) {
   Tensor out = forward(op, name, Kind::Numeric, a, b);
   if (autograd::needs_grad({a, b})) {
@@ -149,10 +155,12 @@ Tensor extremum(BinaryOp op, const char* name, const Tensor& a, const Tensor& b)
                      [sa, sb, op, a_shape = a.shape(), b_shape = b.shape()](std::vector<Tensor>& g) {
       Tensor av = sa.unpack("extremum"), bv = sb.unpack("extremum");
       DType dt = av.dtype();
-      Tensor a_wins = as_float(op == BinaryOp::Maximum ? gt(av, bv) : lt(av, bv), dt);
+      Tensor a_loses = as_float(op == BinaryOp::Maximum ? lt(av, bv) : gt(av, bv), dt);
+      Tensor b_loses = as_float(op == BinaryOp::Maximum ? gt(av, bv) : lt(av, bv), dt);
       Tensor half_tie = mul(as_float(eq(av, bv), dt), scalar_tensor(0.5, dt, av.device()));
-      Tensor wa = add(a_wins, half_tie);
-      Tensor wb = sub(scalar_tensor(1.0, dt, av.device()), wa);
+      Tensor one = scalar_tensor(1.0, dt, av.device());
+      Tensor wa = sub(sub(one, a_loses), half_tie);
+      Tensor wb = sub(sub(one, b_loses), half_tie);
       return std::vector<Tensor>{sum_to(mul(g[0], wa), a_shape), sum_to(mul(g[0], wb), b_shape)};
     });
   }

@@ -1,4 +1,5 @@
 // Factories: empty, zeros, ones, full, arange and the random fills.
+#include <climits>
 #include <cmath>
 #include <cstring>
 
@@ -75,6 +76,8 @@ Tensor randn(const Shape& shape, DType dtype, Generator* gen) {
 Tensor randint(int64_t low, int64_t high, const Shape& shape, DType dtype, Generator* gen) {
   PYLLM_CHECK(is_integral(dtype), TypeError, "randint: dtype must be int32 or int64, got " << dtype_name(dtype));
   PYLLM_CHECK(low < high, ValueError, "randint: low (" << low << ") must be less than high (" << high << ")");
+  PYLLM_CHECK(dtype == DType::Int64 || (low >= INT32_MIN && high - 1 <= INT32_MAX), ValueError,
+              "randint: [" << low << ", " << high << ") is out of range for int32");
   Tensor t = empty(shape, dtype);
   Generator& g = generator_or_default(gen);
   cpu::fill_randint(t, low, high, g.seed(), g.reserve(static_cast<uint64_t>(t.numel())));

@@ -19,11 +19,6 @@ Tensor layer_norm(const Tensor&, const Shape&, const Tensor&, const Tensor&, dou
 Tensor rms_norm(const Tensor&, const Shape&, const Tensor&, std::optional<double>) { PYLLM_PENDING("rms_norm"); }
 Tensor embedding(const Tensor&, const Tensor&, std::optional<int64_t>) { PYLLM_PENDING("embedding"); }
 Tensor index_select(const Tensor&, int64_t, const Tensor&) { PYLLM_PENDING("index_select"); }
-Tensor cat(const std::vector<Tensor>&, int64_t) { PYLLM_PENDING("cat"); }
-Tensor stack(const std::vector<Tensor>&, int64_t) { PYLLM_PENDING("stack"); }
-std::vector<Tensor> split(const Tensor&, int64_t, int64_t) { PYLLM_PENDING("split"); }
-std::vector<Tensor> split(const Tensor&, const std::vector<int64_t>&, int64_t) { PYLLM_PENDING("split"); }
-std::vector<Tensor> chunk(const Tensor&, int64_t, int64_t) { PYLLM_PENDING("chunk"); }
 Tensor cross_entropy(const Tensor&, const Tensor&, int64_t, double, Reduction) { PYLLM_PENDING("cross_entropy"); }
 Tensor dropout(const Tensor&, double, bool, Generator*) { PYLLM_PENDING("dropout"); }
 Tensor matmul(const Tensor&, const Tensor&) { PYLLM_PENDING("matmul"); }

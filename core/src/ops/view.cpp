@@ -144,10 +144,10 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   check_defined(x, "transpose");
+  const int64_t d0 = wrap_dim(dim0, x.dim(), "transpose"), d1 = wrap_dim(dim1, x.dim(), "transpose");
   std::vector<int64_t> dims(x.dim());
   std::iota(dims.begin(), dims.end(), 0);
-  if (x.dim() == 0) return permute(x, dims);
-  std::swap(dims[wrap_dim(dim0, x.dim(), "transpose")], dims[wrap_dim(dim1, x.dim(), "transpose")]);
+  if (x.dim() > 0) std::swap(dims[d0], dims[d1]);  // a 0-d tensor accepts dims 0 and -1
   return permute(x, dims);
 }
 
@@ -252,6 +252,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     }
     int64_t have = x.shape()[xd];
     if (want == -1) want = have;
+    PYLLM_CHECK(want >= 0, ValueError, "expand: invalid size " << want << " in " << shape_str(shape));
     PYLLM_CHECK(have == want || have == 1, ValueError,
                 "expand: cannot expand " << shape_str(x.shape()) << " to " << shape_str(shape) << " (dim " << i
                                          << ": " << have << " vs " << want << ")");
