@@ -1,0 +1,61 @@
+#include "cpu/norm.h"
+
+#include <vector>
+
+#include "cpu/norm_kernels.h"
+
+namespace pyllm::cpu {
+
+namespace {
+
+template <typename T>
+T* ptr(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
+template <typename T, bool kCenter>
+void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mean,
+             const Tensor& rstd, double eps) {
+  const int64_t D = x.shape().back(), N = x.numel() / D;
+  with_best_isa<T>([&](auto isa) {
+    NormKernels<decltype(isa)::value, T, kCenter>::forward(ptr<T>(x), ptr<T>(w), ptr<T>(b), ptr<T>(y), ptr<T>(mean),
+                                                           ptr<T>(rstd), N, D, static_cast<T>(eps));
+  });
+}
+
+template <typename T, bool kCenter>
+void backward(const Tensor& x, const Tensor& g, const Tensor& w, const Tensor& mean, const Tensor& rstd,
+              const Tensor& gx, const Tensor& gw, const Tensor& gb) {
+  const int64_t D = x.shape().back(), N = x.numel() / D;
+  const int64_t P = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), N));
+  std::vector<T> work(gw.defined() || gb.defined() ? P * 2 * D : 0);
+  with_best_isa<T>([&](auto isa) {
+    NormKernels<decltype(isa)::value, T, kCenter>::backward(ptr<T>(x), ptr<T>(g), ptr<T>(w), ptr<T>(mean),
+                                                            ptr<T>(rstd), ptr<T>(gx), ptr<T>(gw), ptr<T>(gb), N, D,
+                                                            work.data(), P);
+  });
+}
+
+}  // namespace
+
+void norm_forward(bool center, const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y,
+                  const Tensor& mean, const Tensor& rstd, double eps) {
+  if (x.dtype() == DType::Float32) {
+    center ? forward<float, true>(x, weight, bias, y, mean, rstd, eps)
+           : forward<float, false>(x, weight, bias, y, mean, rstd, eps);
+  } else {
+    center ? forward<double, true>(x, weight, bias, y, mean, rstd, eps)
+           : forward<double, false>(x, weight, bias, y, mean, rstd, eps);
+  }
+}
+
+void norm_backward(bool center, const Tensor& x, const Tensor& g, const Tensor& weight, const Tensor& mean,
+                   const Tensor& rstd, const Tensor& gx, const Tensor& gweight, const Tensor& gbias) {
+  if (x.dtype() == DType::Float32) {
+    center ? backward<float, true>(x, g, weight, mean, rstd, gx, gweight, gbias)
+           : backward<float, false>(x, g, weight, mean, rstd, gx, gweight, gbias);
+  } else {
+    center ? backward<double, true>(x, g, weight, mean, rstd, gx, gweight, gbias)
+           : backward<double, false>(x, g, weight, mean, rstd, gx, gweight, gbias);
+  }
+}
+
+}  // namespace pyllm::cpu
