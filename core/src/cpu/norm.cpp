@@ -16,7 +16,7 @@ void forward(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y,
              const Tensor& rstd, double eps) {
   const int64_t D = x.shape().back(), N = x.numel() / D;
   with_best_isa<T>([&](auto isa) {
-    NormKernels<decltype(isa)::value, T, kCenter>::forward(ptr<T>(x), ptr<T>(w), ptr<T>(b), ptr<T>(y), ptr<T>(mean),
+    NormKernels<decltype(isa)::value, T, kCenter>::forward(ptr<T>(x), ptr<T>(w), ptr<T>(b), ptr<T>(y), ptr<double>(mean),
                                                            ptr<T>(rstd), N, D, static_cast<T>(eps));
   });
 }
@@ -28,7 +28,7 @@ void backward(const Tensor& x, const Tensor& g, const Tensor& w, const Tensor& m
   const int64_t P = std::max<int64_t>(1, std::min<int64_t>(get_num_threads(), N));
   std::vector<T> work(gw.defined() || gb.defined() ? P * 2 * D : 0);
   with_best_isa<T>([&](auto isa) {
-    NormKernels<decltype(isa)::value, T, kCenter>::backward(ptr<T>(x), ptr<T>(g), ptr<T>(w), ptr<T>(mean),
+    NormKernels<decltype(isa)::value, T, kCenter>::backward(ptr<T>(x), ptr<T>(g), ptr<T>(w), ptr<double>(mean),
                                                             ptr<T>(rstd), ptr<T>(gx), ptr<T>(gw), ptr<T>(gb), N, D,
                                                             work.data(), P);
   });

@@ -3,7 +3,7 @@
 //
 // Forward per row: mean (LayerNorm only), then rstd = 1 / sqrt(var + eps) with var the mean squared
 // deviation (two passes over a row that is still in cache: no cancellation as in E[x^2] - E[x]^2);
-// y = xhat * w + b with xhat = (x - mean) * rstd. Both mean and rstd are saved per row.
+// y = xhat * w + b with xhat = (x - mean) * rstd. Both mean (in double) and rstd are saved per row.
 // Backward per row: with dxhat = g * w, gx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
 // (the mean(dxhat) term only when centering); dw = sum over rows of g * xhat, db = sum of g. Rows are
 // split into P parts, each accumulating dw/db into its own slice of a workspace, then the slices are
@@ -21,50 +21,61 @@ namespace pyllm::cpu {
 
 template <Isa isa, typename T, bool kCenter>
 struct NormKernels {
-  // x, y: (N, D) contiguous; w, b: (D) or null; mean: (N) (unused without centering); rstd: (N).
-  static void forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t N, int64_t D, T eps);
+  // x, y: (N, D) contiguous; w, b: (D) or null; mean: (N), in double (unused without centering);
+  // rstd: (N).
+  static void forward(const T* x, const T* w, const T* b, T* y, double* mean, T* rstd, int64_t N, int64_t D, T eps);
   // g: (N, D) contiguous; gx: (N, D), gw: (D), gb: (D), each null when not wanted; w: (D) or null.
   // work: (P, 2 * D) scratch for the per-part sums of dw and db.
-  static void backward(const T* x, const T* g, const T* w, const T* mean, const T* rstd, T* gx, T* gw, T* gb,
+  static void backward(const T* x, const T* g, const T* w, const double* mean, const T* rstd, T* gx, T* gw, T* gb,
                        int64_t N, int64_t D, T* work, int64_t P);
 
  private:
-  static void forward_row(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t D, T eps) {
+  // x - mean, with the mean as a float pair hi + lo: x - hi is exact for x near the mean (Sterbenz), so
+  // rows with a large offset keep their small deviations (a single rounded mean would shift them all).
+  struct Center {
+    T hi, lo;
+    explicit Center(double mu) : hi(static_cast<T>(mu)), lo(static_cast<T>(mu - static_cast<double>(hi))) {}
+    T operator()(T v) const {
+      if constexpr (kCenter) return (v - hi) - lo;
+      else return v;
+    }
+  };
+
+  static void forward_row(const T* x, const T* w, const T* b, T* y, double* mean, T* rstd, int64_t D, T eps) {
     // Statistics accumulate in double (cheap next to the memory traffic, and exact enough for any D).
     double sum = 0;
     if constexpr (kCenter) {
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < D; ++j) sum += static_cast<double>(x[j]);
+      *mean = sum / static_cast<double>(D);
     }
-    const T mu = static_cast<T>(sum / static_cast<double>(D));
-    if constexpr (kCenter) *mean = mu;
+    const Center c(kCenter ? *mean : 0.0);
     double ss = 0;
 #pragma omp simd reduction(+ : ss)
-    for (int64_t j = 0; j < D; ++j) ss += static_cast<double>((x[j] - mu) * (x[j] - mu));
+    for (int64_t j = 0; j < D; ++j) ss += static_cast<double>(c(x[j]) * c(x[j]));
     const T r = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + static_cast<double>(eps)));
     *rstd = r;
-    const T shift = -mu * r;  // xhat = x * r + shift
     if (w != nullptr && b != nullptr) {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) y[j] = (x[j] * r + shift) * w[j] + b[j];
+      for (int64_t j = 0; j < D; ++j) y[j] = c(x[j]) * r * w[j] + b[j];
     } else if (w != nullptr) {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) y[j] = (x[j] * r + shift) * w[j];
+      for (int64_t j = 0; j < D; ++j) y[j] = c(x[j]) * r * w[j];
     } else if (b != nullptr) {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) y[j] = x[j] * r + shift + b[j];
+      for (int64_t j = 0; j < D; ++j) y[j] = c(x[j]) * r + b[j];
     } else {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) y[j] = x[j] * r + shift;
+      for (int64_t j = 0; j < D; ++j) y[j] = c(x[j]) * r;
     }
   }
 
   // One row's contribution: gx (if wanted), and dw/db added into pw/pb (if not null).
-  static void backward_row(const T* x, const T* g, const T* w, T mu, T r, T* gx, T* pw, T* pb, int64_t D) {
-    const T shift = -mu * r;
+  static void backward_row(const T* x, const T* g, const T* w, double mu, T r, T* gx, T* pw, T* pb, int64_t D) {
+    const Center c(mu);
     if (pw != nullptr) {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) pw[j] += g[j] * (x[j] * r + shift);
+      for (int64_t j = 0; j < D; ++j) pw[j] += g[j] * c(x[j]) * r;
     }
     if (pb != nullptr) {
 #pragma omp simd
@@ -77,30 +88,30 @@ struct NormKernels {
       for (int64_t j = 0; j < D; ++j) {
         const T d = g[j] * w[j];
         s1 += static_cast<double>(d);
-        s2 += static_cast<double>(d * (x[j] * r + shift));
+        s2 += static_cast<double>(d * c(x[j]) * r);
       }
     } else {
 #pragma omp simd reduction(+ : s1, s2)
       for (int64_t j = 0; j < D; ++j) {
         s1 += static_cast<double>(g[j]);
-        s2 += static_cast<double>(g[j] * (x[j] * r + shift));
+        s2 += static_cast<double>(g[j] * c(x[j]) * r);
       }
     }
     const T a = kCenter ? static_cast<T>(s1 / static_cast<double>(D)) : T(0);
-    const T c = static_cast<T>(s2 / static_cast<double>(D));
+    const T k = static_cast<T>(s2 / static_cast<double>(D));
     if (w != nullptr) {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) gx[j] = r * (g[j] * w[j] - a - (x[j] * r + shift) * c);
+      for (int64_t j = 0; j < D; ++j) gx[j] = r * (g[j] * w[j] - a - c(x[j]) * r * k);
     } else {
 #pragma omp simd
-      for (int64_t j = 0; j < D; ++j) gx[j] = r * (g[j] - a - (x[j] * r + shift) * c);
+      for (int64_t j = 0; j < D; ++j) gx[j] = r * (g[j] - a - c(x[j]) * r * k);
     }
   }
 };
 
 // Out of the class (not inline) so that `extern template` below keeps other files from compiling them.
 template <Isa isa, typename T, bool kCenter>
-void NormKernels<isa, T, kCenter>::forward(const T* x, const T* w, const T* b, T* y, T* mean, T* rstd, int64_t N,
+void NormKernels<isa, T, kCenter>::forward(const T* x, const T* w, const T* b, T* y, double* mean, T* rstd, int64_t N,
                                            int64_t D, T eps) {
   parallel_for(0, N, D >= 16384 ? 1 : 16384 / (D > 0 ? D : 1), [&](int64_t lo, int64_t hi) {
     for (int64_t n = lo; n < hi; ++n)
@@ -109,7 +120,7 @@ void NormKernels<isa, T, kCenter>::forward(const T* x, const T* w, const T* b, T
 }
 
 template <Isa isa, typename T, bool kCenter>
-void NormKernels<isa, T, kCenter>::backward(const T* x, const T* g, const T* w, const T* mean, const T* rstd, T* gx,
+void NormKernels<isa, T, kCenter>::backward(const T* x, const T* g, const T* w, const double* mean, const T* rstd, T* gx,
                                             T* gw, T* gb, int64_t N, int64_t D, T* work, int64_t P) {
   const bool partials = gw != nullptr || gb != nullptr;
   const int64_t rows_per_part = (N + P - 1) / P;
@@ -121,7 +132,7 @@ void NormKernels<isa, T, kCenter>::backward(const T* x, const T* g, const T* w, 
         for (int64_t j = 0; j < 2 * D; ++j) work[p * 2 * D + j] = T(0);
       const int64_t end = std::min(N, (p + 1) * rows_per_part);
       for (int64_t n = p * rows_per_part; n < end; ++n)
-        backward_row(x + n * D, g + n * D, w, kCenter ? mean[n] : T(0), rstd[n], gx != nullptr ? gx + n * D : nullptr,
+        backward_row(x + n * D, g + n * D, w, kCenter ? mean[n] : 0.0, rstd[n], gx != nullptr ? gx + n * D : nullptr,
                      pw, pb, D);
     }
   });

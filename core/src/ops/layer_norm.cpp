@@ -42,7 +42,7 @@ Tensor normalize(const char* op, const char* node, bool center, const Tensor& x,
   Tensor w = weight.defined() ? contiguous(weight.detach()) : Tensor();
   Tensor b = bias.defined() ? contiguous(bias.detach()) : Tensor();
   Tensor y = empty(x.shape(), x.dtype(), x.device());
-  Tensor mean = center ? empty({N}, x.dtype(), x.device()) : Tensor();
+  Tensor mean = center ? empty({N}, DType::Float64, x.device()) : Tensor();  // double: see cpu/norm_kernels.h
   Tensor rstd = empty({N}, x.dtype(), x.device());
   if (N * D > 0) cpu::norm_forward(center, flat(xc, N, D), w, b, flat(y, N, D), mean, rstd, eps);
 
