@@ -27,7 +27,7 @@ void cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& los
     using Idx = decltype(idx);
     with_best_isa<T>([&](auto isa) {
       CrossEntropyKernels<decltype(isa)::value, T, Idx>::forward(logits.data<T>(), target.data<Idx>(), loss.data<T>(),
-                                                                 lse.data<T>(), O, C, I, ignore_index,
+                                                                 lse.data<double>(), O, C, I, ignore_index,
                                                                  static_cast<T>(label_smoothing));
     });
   });
@@ -41,7 +41,7 @@ void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Te
     using Idx = decltype(idx);
     with_best_isa<T>([&](auto isa) {
       CrossEntropyKernels<decltype(isa)::value, T, Idx>::backward(
-          logits.data<T>(), target.data<Idx>(), lse.data<T>(), grad_loss.defined() ? grad_loss.data<T>() : nullptr,
+          logits.data<T>(), target.data<Idx>(), lse.data<double>(), grad_loss.defined() ? grad_loss.data<T>() : nullptr,
           static_cast<T>(scale), grad_logits.data<T>(), O, C, I, ignore_index, static_cast<T>(label_smoothing));
     });
   });

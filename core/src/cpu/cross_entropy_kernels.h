@@ -18,26 +18,27 @@ struct CrossEntropyKernels {
   using R = Rows<isa, T>;
 
   // x: (O, C, I) contiguous logits; target: (O, I) ids, each in [0, C) or equal to `ignore`.
-  // loss: (O, I) per-sample loss, 0 where ignored; lse: (O, I) log-sum-exp over C, saved for backward.
-  static void forward(const T* x, const Idx* target, T* loss, T* lse, int64_t O, int64_t C, int64_t I,
+  // loss: (O, I) per-sample loss, 0 where ignored; lse: (O, I) log-sum-exp over C in double (split for
+  // the backward's x - lse, see Split), saved for backward.
+  static void forward(const T* x, const Idx* target, T* loss, double* lse, int64_t O, int64_t C, int64_t I,
                       int64_t ignore, T smoothing);
   // gx: (O, C, I) = scale * (softmax(x) - (1 - smoothing) * onehot(target) - smoothing / C), 0 for ignored
   // samples; each sample's scale is gs[s] when gs is not null (reduction 'none'), else g0.
-  static void backward(const T* x, const Idx* target, const T* lse, const T* gs, T g0, T* gx, int64_t O, int64_t C,
-                       int64_t I, int64_t ignore, T smoothing);
+  static void backward(const T* x, const Idx* target, const double* lse, const T* gs, T g0, T* gx, int64_t O,
+                       int64_t C, int64_t I, int64_t ignore, T smoothing);
 
  private:
-  static void forward_row(const T* x, int64_t t, T* loss, T* lse, int64_t C, T smoothing) {
+  static void forward_row(const T* x, int64_t t, T* loss, double* lse, int64_t C, T smoothing) {
     const T m = R::max(x, C);
     const double l = m + std::log(R::exp_sum(x, m, nullptr, C));
     const double sx = smoothing > T(0) ? R::sum(x, C) : 0.0;
-    *lse = static_cast<T>(l);
+    *lse = l;
     *loss = static_cast<T>(l - (1.0 - smoothing) * x[t] - smoothing / static_cast<double>(C) * sx);
   }
 
   // x: (C, n) with row stride I; t, loss, lse: (n).
-  static void forward_block(const T* x, const Idx* t, T* loss, T* lse, int64_t C, int64_t I, int64_t n, int64_t ignore,
-                            T smoothing) {
+  static void forward_block(const T* x, const Idx* t, T* loss, double* lse, int64_t C, int64_t I, int64_t n,
+                            int64_t ignore, T smoothing) {
     T mx[kSoftmaxBlock];
     double acc[kSoftmaxBlock], sx[kSoftmaxBlock];
     R::fill(mx, n, T(-INFINITY));
@@ -52,32 +53,35 @@ struct CrossEntropyKernels {
       for (int64_t j = 0; j < n; ++j) acc[j] += static_cast<double>(exp_fast(x[c * I + j] - mx[j]));
     for (int64_t j = 0; j < n; ++j) {
       const double l = mx[j] + std::log(acc[j]);
-      lse[j] = static_cast<T>(l);
+      lse[j] = l;
       loss[j] = t[j] == ignore ? T(0)
                                : static_cast<T>(l - (1.0 - smoothing) * x[t[j] * I + j] -
                                                 smoothing / static_cast<double>(C) * sx[j]);
     }
   }
 
-  static void backward_row(const T* x, int64_t t, T l, T scale, T* gx, int64_t C, T smoothing) {
+  static void backward_row(const T* x, int64_t t, double lse, T scale, T* gx, int64_t C, T smoothing) {
     const T off = scale * smoothing / static_cast<T>(C);
+    const Split<T> l(lse);
 #pragma omp simd
-    for (int64_t c = 0; c < C; ++c) gx[c] = scale * exp_fast(x[c] - l) - off;
+    for (int64_t c = 0; c < C; ++c) gx[c] = scale * exp_fast(l.subtract_from(x[c])) - off;
     gx[t] -= scale * (T(1) - smoothing);
   }
 
   // x, gx: (C, n) with row stride I; t, lse, scale: (n).
-  static void backward_block(const T* x, const Idx* t, const T* lse, const T* scale, T* gx, int64_t C, int64_t I,
-                             int64_t n, int64_t ignore, T smoothing) {
-    T l[kSoftmaxBlock], sc[kSoftmaxBlock], off[kSoftmaxBlock];
+  static void backward_block(const T* x, const Idx* t, const double* lse, const T* scale, T* gx, int64_t C,
+                             int64_t I, int64_t n, int64_t ignore, T smoothing) {
+    T hi[kSoftmaxBlock], lo[kSoftmaxBlock], sc[kSoftmaxBlock], off[kSoftmaxBlock];
     for (int64_t j = 0; j < n; ++j) {
       const bool skip = t[j] == ignore;
-      l[j] = skip ? T(INFINITY) : lse[j];  // exp(x - inf) = 0 and a zero scale: the gradient is 0
+      const Split<T> l(skip ? INFINITY : lse[j]);  // exp(x - inf) = 0 and a zero scale: the gradient is 0
+      hi[j] = l.hi;
+      lo[j] = skip ? T(0) : l.lo;
       sc[j] = skip ? T(0) : scale[j];
       off[j] = sc[j] * smoothing / static_cast<T>(C);
     }
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t j = 0; j < n; ++j) gx[c * I + j] = sc[j] * exp_fast(x[c * I + j] - l[j]) - off[j];
+      for (int64_t j = 0; j < n; ++j) gx[c * I + j] = sc[j] * exp_fast((x[c * I + j] - hi[j]) - lo[j]) - off[j];
     for (int64_t j = 0; j < n; ++j)
       if (t[j] != ignore) gx[t[j] * I + j] -= sc[j] * (T(1) - smoothing);
   }
@@ -85,14 +89,14 @@ struct CrossEntropyKernels {
 
 // Out of the class (not inline) so that `extern template` below keeps other files from compiling them.
 template <Isa isa, typename T, typename Idx>
-void CrossEntropyKernels<isa, T, Idx>::forward(const T* x, const Idx* target, T* loss, T* lse, int64_t O, int64_t C,
-                                               int64_t I, int64_t ignore, T smoothing) {
+void CrossEntropyKernels<isa, T, Idx>::forward(const T* x, const Idx* target, T* loss, double* lse, int64_t O,
+                                               int64_t C, int64_t I, int64_t ignore, T smoothing) {
   if (I == 1) {
     parallel_for(0, O, R::grain(C), [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {
         if (target[o] == ignore) {
           loss[o] = T(0);
-          lse[o] = T(0);
+          lse[o] = 0.0;
         } else {
           forward_row(x + o * C, target[o], loss + o, lse + o, C, smoothing);
         }
@@ -111,8 +115,8 @@ void CrossEntropyKernels<isa, T, Idx>::forward(const T* x, const Idx* target, T*
 }
 
 template <Isa isa, typename T, typename Idx>
-void CrossEntropyKernels<isa, T, Idx>::backward(const T* x, const Idx* target, const T* lse, const T* gs, T g0, T* gx,
-                                                int64_t O, int64_t C, int64_t I, int64_t ignore, T smoothing) {
+void CrossEntropyKernels<isa, T, Idx>::backward(const T* x, const Idx* target, const double* lse, const T* gs, T g0,
+                                                T* gx, int64_t O, int64_t C, int64_t I, int64_t ignore, T smoothing) {
   if (I == 1) {
     parallel_for(0, O, R::grain(C), [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o) {

@@ -1,6 +1,6 @@
-// Softmax kernels, templated on the instruction set (see isa_dispatch.h), and the row primitives that
-// cross-entropy shares with them. Tensors are viewed as (O, C, I): the softmax runs over C. I == 1 (the
-// last dim) walks each row in order; I > 1 works on blocks of up to kBlock columns at once, so a softmax
+// Softmax kernels, templated on the instruction set (see isa_dispatch.h). Tensors are viewed as
+// (O, C, I): the softmax runs over C. I == 1 (the last dim) walks each row in order (cpu/rows.h);
+// I > 1 works on blocks of up to kSoftmaxBlock columns at once, vectorized across columns, so a softmax
 // over an inner dim reads memory in order without transposing.
 #pragma once
 
@@ -8,61 +8,10 @@
 #include <cmath>
 #include <cstdint>
 
-#include "cpu/isa_dispatch.h"
-#include "cpu/vec_math.h"
+#include "cpu/rows.h"
 #include "pyllm/parallel.h"
 
 namespace pyllm::cpu {
-
-// Loops over a contiguous run; `omp simd` lets GCC reassociate the reductions and vectorize them. Sums
-// accumulate in double: in float, the many tiny terms of a long row (exps of logits far below the max)
-// would be rounded away against a running total near 1. (No std:: algorithms in kernels compiled per
-// ISA: their shared out-of-line instantiations could leak AVX code into the generic path.)
-template <Isa isa, typename T>
-struct Rows {
-  // Rows per parallel chunk, for rows of `len` elements: about 16K elements of work each.
-  static int64_t grain(int64_t len) { return len >= 16384 ? 1 : 16384 / (len > 0 ? len : 1); }
-  static void fill(T* p, int64_t n, T v) {
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
-  }
-  // x: (n) -> max(x). A NaN may or may not win here; callers rely on it reaching the exp-sum instead.
-  static T max(const T* x, int64_t n) {
-    T m = -INFINITY;
-#pragma omp simd reduction(max : m)
-    for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
-    return m;
-  }
-  // x: (n) -> sum(x).
-  static double sum(const T* x, int64_t n) {
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i]);
-    return s;
-  }
-  // x: (n) -> sum(x * y).
-  static double dot(const T* x, const T* y, int64_t n) {
-    double s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i] * y[i]);
-    return s;
-  }
-  // x: (n) -> sum(exp(x - m)); also stores each exp in y when y is not null.
-  static double exp_sum(const T* x, T m, T* y, int64_t n) {
-    double s = 0;
-    if (y != nullptr) {
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < n; ++i) {
-        T e = exp_fast(x[i] - m);
-        y[i] = e;
-        s += static_cast<double>(e);
-      }
-    } else {
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < n; ++i) s += static_cast<double>(exp_fast(x[i] - m));
-    }
-    return s;
-  }
-};
 
 // Columns processed together when the softmax dim is not the last one.
 constexpr int64_t kSoftmaxBlock = 64;
@@ -81,10 +30,10 @@ struct SoftmaxKernels {
   // x, y: (C). Subtracting the max keeps exp in range; a NaN anywhere makes the sum (so the row) NaN.
   static void forward_row(const T* x, T* y, int64_t C, bool log) {
     const T m = R::max(x, C);
-    if (log) {
-      const T shift = static_cast<T>(m + std::log(R::exp_sum(x, m, nullptr, C)));
+    if (log) {  // (x - m) - log(sum): x - m is exact near the max, unlike x - (m + log(sum))
+      const T ls = static_cast<T>(std::log(R::exp_sum(x, m, nullptr, C)));
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c) y[c] = x[c] - shift;
+      for (int64_t c = 0; c < C; ++c) y[c] = (x[c] - m) - ls;
     } else {
       const T inv = static_cast<T>(1.0 / R::exp_sum(x, m, y, C));
 #pragma omp simd
@@ -127,11 +76,11 @@ struct SoftmaxKernels {
         }
       }
     }
-    T k[kSoftmaxBlock];  // log: the shift m + log(sum); softmax: 1 / sum
-    for (int64_t j = 0; j < n; ++j) k[j] = static_cast<T>(log ? mx[j] + std::log(acc[j]) : 1.0 / acc[j]);
+    T k[kSoftmaxBlock];  // log: log(sum); softmax: 1 / sum
+    for (int64_t j = 0; j < n; ++j) k[j] = static_cast<T>(log ? std::log(acc[j]) : 1.0 / acc[j]);
     if (log) {
       for (int64_t c = 0; c < C; ++c)
-        for (int64_t j = 0; j < n; ++j) y[c * I + j] = x[c * I + j] - k[j];
+        for (int64_t j = 0; j < n; ++j) y[c * I + j] = (x[c * I + j] - mx[j]) - k[j];
     } else {
       for (int64_t c = 0; c < C; ++c)
         for (int64_t j = 0; j < n; ++j) y[c * I + j] *= k[j];

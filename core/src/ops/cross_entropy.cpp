@@ -61,7 +61,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
                                                     : check_targets(ids.data<int64_t>(), ids.numel(), C, ignore_index);
   Tensor x = contiguous(logits.detach());
   Tensor losses = empty(target.shape(), logits.dtype(), logits.device());
-  Tensor lse = empty(target.shape(), logits.dtype(), logits.device());
+  Tensor lse = empty(target.shape(), DType::Float64, logits.device());  // double: see cpu/rows.h Split
   if (ids.numel() > 0) cpu::cross_entropy(x, ids, losses, lse, O, C, I, ignore_index, label_smoothing);
 
   Tensor out = losses;
