@@ -19,7 +19,7 @@ SHAPES_DIMS = [((1,), 0), ((3,), -1), ((17,), 0), ((129,), 0), ((4, 17), -1), ((
                ((3, 2, 1, 4), 2), ((1, 200, 70), 1)]
 
 
-def _check(rng, ours, theirs, shape, dim, noncontiguous=False, scale=1.0):
+def _check(rng, ours, theirs, shape, dim, noncontiguous=False, scale=1.0, grad_atol=1e-5):
     x, tx = random_pair(rng, shape, requires_grad=True, noncontiguous=noncontiguous)
     if scale != 1.0:
         with pyllm.no_grad():
@@ -31,7 +31,7 @@ def _check(rng, ours, theirs, shape, dim, noncontiguous=False, scale=1.0):
     g, tg = random_pair(rng, shape)
     y.backward(g)
     ty.backward(tg)
-    assert_close(x.grad, tx.grad)
+    assert_close(x.grad, tx.grad, atol=grad_atol)
 
 
 @pytest.mark.parametrize("shape,dim", SHAPES_DIMS)
@@ -49,7 +49,9 @@ def test_non_contiguous_input(rng, ops, dim):
 
 @pytest.mark.parametrize("ops", OPS, ids=["softmax", "log_softmax"])
 def test_long_rows_like_a_vocabulary(rng, ops):
-    _check(rng, *ops, (3, 50257), -1, scale=4.0)
+    # log_softmax's gradient g - exp(y) * sum(g) multiplies a sum of 50257 terms (~250) by exp(y), whose
+    # float32 y carries ~1e-6 of rounding: both libraries are ~1e-4 from the exact value there.
+    _check(rng, *ops, (3, 50257), -1, scale=4.0, grad_atol=2e-4)
 
 
 @pytest.mark.parametrize("ops", OPS, ids=["softmax", "log_softmax"])
