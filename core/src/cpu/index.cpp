@@ -42,6 +42,10 @@ void scatter_add(const T* g, const Idx* index, T* gx, int64_t O, int64_t V, int6
   const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>((threads + O - 1) / O, (I + 15) / 16));
   const int64_t width = (I + blocks - 1) / blocks;
   const int64_t skip_id = skip ? *skip : -1;
+  const int64_t row_bytes = I * static_cast<int64_t>(sizeof(T));
+  parallel_for(0, O * V, std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(row_bytes, 1)), [&](int64_t b, int64_t e) {
+    std::memset(static_cast<void*>(gx + b * I), 0, static_cast<size_t>((e - b) * row_bytes));
+  });
   parallel_for(0, O * blocks, 1, [&](int64_t b, int64_t e) {
     for (int64_t task = b; task < e; ++task) {
       const int64_t o = task / blocks, c0 = (task % blocks) * width, c1 = std::min(I, c0 + width);

@@ -19,7 +19,8 @@ IdScan scan_ids(const Tensor& ids, int64_t limit, std::optional<int64_t> allowed
 // src: contiguous (O, V, I), any dtype; index: contiguous (K) int32/int64 in [0, V); out: contiguous
 // (O, K, I). out[o, k, :] = src[o, index[k], :].
 void gather_rows(const Tensor& src, const Tensor& index, const Tensor& out, int64_t O, int64_t V, int64_t I);
-// g: contiguous float (O, K, I); gx: contiguous (O, V, I), zero-filled by the caller.
+// g: contiguous float (O, K, I); gx: contiguous (O, V, I), uninitialized: this zero-fills it (a parallel
+// memset, which also first-touches fresh pages from every thread), then adds
 // gx[o, index[k], :] += g[o, k, :] for every k whose index differs from `skip` (a padding row).
 // Race-free in parallel: each task owns a block of columns of one o and walks every k for it.
 void scatter_add_rows(const Tensor& g, const Tensor& index, const Tensor& gx, int64_t O, int64_t V, int64_t I,

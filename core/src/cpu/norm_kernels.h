@@ -91,8 +91,8 @@ void NormKernels<isa, T, kCenter>::forward(const T* x, const T* w, const T* b, T
 }
 
 template <Isa isa, typename T, bool kCenter>
-void NormKernels<isa, T, kCenter>::backward(const T* x, const T* g, const T* w, const double* mean, const T* rstd, T* gx,
-                                            T* gw, T* gb, int64_t N, int64_t D, T* work, int64_t P) {
+void NormKernels<isa, T, kCenter>::backward(const T* x, const T* g, const T* w, const double* mean, const T* rstd,
+                                            T* gx, T* gw, T* gb, int64_t N, int64_t D, T* work, int64_t P) {
   const int64_t rows_per_part = (N + P - 1) / P;
   parallel_for(0, P, 0, [&](int64_t lo, int64_t hi) {
     for (int64_t p = lo; p < hi; ++p) {

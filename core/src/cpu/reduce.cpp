@@ -204,8 +204,10 @@ T* data_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
 
 void var_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, double correction, const Tensor& var,
              const Tensor& mean) {
-  if (x.dtype() == DType::Float32) var_kernel(x.data<float>(), O, R, I, correction, var.data<float>(), mean.data<float>());
-  else var_kernel(x.data<double>(), O, R, I, correction, var.data<double>(), mean.data<double>());
+  if (x.dtype() == DType::Float32)
+    var_kernel(x.data<float>(), O, R, I, correction, var.data<float>(), mean.data<float>());
+  else
+    var_kernel(x.data<double>(), O, R, I, correction, var.data<double>(), mean.data<double>());
 }
 
 void extreme_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, bool want_max, const Tensor& values,

@@ -72,8 +72,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
   }
   if (autograd::needs_grad({logits})) {
     SavedTensor sx(x), sids(ids), slse(lse);
-    autograd::record("CrossEntropyBackward", {logits}, {out},
-                     [sx, sids, slse, O, C, I, ignore_index, label_smoothing, reduction, count](std::vector<Tensor>& g) {
+    autograd::record("CrossEntropyBackward", {logits}, {out}, [sx, sids, slse, O, C, I, ignore_index, label_smoothing,
+                                                                reduction, count](std::vector<Tensor>& g) {
       Tensor xs = sx.unpack(kOp);
       Tensor gx = empty(xs.shape(), xs.dtype(), xs.device());
       Tensor per_sample;  // reduction 'none': each sample's own gradient

@@ -24,8 +24,8 @@ Tensor embedding(const Tensor& ids, const Tensor& weight, std::optional<int64_t>
   Tensor index = contiguous(ids.detach());
   const cpu::IdScan scan = cpu::scan_ids(index, V);
   PYLLM_CHECK(!scan.first_bad, IndexError,
-              "embedding: id " << *scan.first_bad << " is out of range for a weight with " << V << " rows (ids must be in [0, "
-                               << V << "))");
+              "embedding: id " << *scan.first_bad << " is out of range for a weight with " << V
+                               << " rows (ids must be in [0, " << V << "))");
 
   Shape out_shape = ids.shape();
   out_shape.push_back(C);
@@ -35,8 +35,8 @@ Tensor embedding(const Tensor& ids, const Tensor& weight, std::optional<int64_t>
     SavedTensor sindex(index);
     autograd::record("EmbeddingBackward", {weight}, {out}, [sindex, V, C, pad](std::vector<Tensor>& g) {
       Tensor idx = sindex.unpack("embedding");
-      Tensor gw = zeros({V, C}, g[0].dtype(), g[0].device());
-      if (idx.numel() > 0 && C > 0) cpu::scatter_add_rows(contiguous(g[0]), idx, gw, 1, V, C, pad);
+      Tensor gw = empty({V, C}, g[0].dtype(), g[0].device());
+      if (gw.numel() > 0) cpu::scatter_add_rows(contiguous(g[0]), idx, gw, 1, V, C, pad);  // zero-fills gw first
       return std::vector<Tensor>{gw};
     });
   }

@@ -35,9 +35,9 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   if (autograd::needs_grad({x})) {
     SavedTensor sidx(idx);
     autograd::record("IndexSelectBackward", {x}, {out}, [sidx, s, shape = x.shape()](std::vector<Tensor>& g) {
-      Tensor gx = zeros(shape, g[0].dtype(), g[0].device());
+      Tensor gx = empty(shape, g[0].dtype(), g[0].device());
       Tensor i = sidx.unpack("index_select");
-      if (g[0].numel() > 0) cpu::scatter_add_rows(contiguous(g[0]), i, gx, s.outer, s.size, s.inner);
+      if (gx.numel() > 0) cpu::scatter_add_rows(contiguous(g[0]), i, gx, s.outer, s.size, s.inner);  // zero-fills gx
       return std::vector<Tensor>{gx};
     });
   }

@@ -30,8 +30,8 @@ Tensor normalize(const char* op, const char* node, bool center, const Tensor& x,
   bool matches = k >= 1 && k <= x.dim();
   for (int64_t i = 0; matches && i < k; ++i) matches = x.shape()[x.dim() - k + i] == normalized_shape[i];
   PYLLM_CHECK(matches, ValueError,
-              op << ": normalized_shape " << shape_str(normalized_shape) << " does not match the last dims of the input "
-                 << shape_str(x.shape()));
+              op << ": normalized_shape " << shape_str(normalized_shape)
+                 << " does not match the last dims of the input " << shape_str(x.shape()));
   check_affine(weight, "weight", x, normalized_shape, op);
   check_affine(bias, "bias", x, normalized_shape, op);
   if (x.device().type != DeviceType::CPU) unsupported_device(op, x.device());
