@@ -1,8 +1,8 @@
 // Cross-entropy from logits, fused with log_softmax: forward keeps one log-sum-exp per sample (never the
 // log-probabilities), backward recomputes softmax from the logits and that log-sum-exp. Logits are viewed
-// as (O, C, I) with the classes in the middle: I == 1 for (N, C) input (each row read in order), I > 1 for
-// (N, C, d1, ...) where blocks of up to kSoftmaxBlock positions are handled together, vectorized across
-// positions. Templated on the instruction set (see isa_dispatch.h).
+// as (O, C, I) with the classes in the middle: I == 1 for (N, C) input (a row at a time), I > 1 for
+// (N, C, d1, ...) (a block of positions at a time, see Rows::for_each_line). Templated on the instruction
+// set (see isa_dispatch.h).
 //
 // With label smoothing e, a sample's loss is (1 - e) * (lse - x_t) + (e / C) * sum_c (lse - x_c)
 //   = lse - (1 - e) * x_t - (e / C) * sum_c x_c,
@@ -39,8 +39,8 @@ struct CrossEntropyKernels {
   // x: (C, n) with row stride I; t, loss, lse: (n).
   static void forward_block(const T* x, const Idx* t, T* loss, double* lse, int64_t C, int64_t I, int64_t n,
                             int64_t ignore, T smoothing) {
-    T mx[kSoftmaxBlock];
-    double acc[kSoftmaxBlock], sx[kSoftmaxBlock];
+    T mx[R::kColumnBlock];
+    double acc[R::kColumnBlock], sx[R::kColumnBlock];
     R::fill(mx, n, T(-INFINITY));
     for (int64_t j = 0; j < n; ++j) acc[j] = sx[j] = 0;
     for (int64_t c = 0; c < C; ++c)
@@ -71,7 +71,7 @@ struct CrossEntropyKernels {
   // x, gx: (C, n) with row stride I; t, lse, scale: (n).
   static void backward_block(const T* x, const Idx* t, const double* lse, const T* scale, T* gx, int64_t C,
                              int64_t I, int64_t n, int64_t ignore, T smoothing) {
-    T hi[kSoftmaxBlock], lo[kSoftmaxBlock], sc[kSoftmaxBlock], off[kSoftmaxBlock];
+    T hi[R::kColumnBlock], lo[R::kColumnBlock], sc[R::kColumnBlock], off[R::kColumnBlock];
     for (int64_t j = 0; j < n; ++j) {
       const bool skip = t[j] == ignore;
       const Split<T> l(skip ? INFINITY : lse[j]);  // exp(x - inf) = 0 and a zero scale: the gradient is 0
@@ -91,51 +91,37 @@ struct CrossEntropyKernels {
 template <Isa isa, typename T, typename Idx>
 void CrossEntropyKernels<isa, T, Idx>::forward(const T* x, const Idx* target, T* loss, double* lse, int64_t O,
                                                int64_t C, int64_t I, int64_t ignore, T smoothing) {
-  if (I == 1) {
-    parallel_for(0, O, R::grain(C), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
+  R::for_each_line(
+      O, C, I,
+      [&](int64_t o) {
         if (target[o] == ignore) {
           loss[o] = T(0);
           lse[o] = 0.0;
         } else {
           forward_row(x + o * C, target[o], loss + o, lse + o, C, smoothing);
         }
-      }
-    });
-    return;
-  }
-  const int64_t blocks = (I + kSoftmaxBlock - 1) / kSoftmaxBlock;
-  parallel_for(0, O * blocks, R::grain(C * std::min(I, kSoftmaxBlock)), [&](int64_t b, int64_t e) {
-    for (int64_t job = b; job < e; ++job) {
-      const int64_t o = job / blocks, i0 = (job % blocks) * kSoftmaxBlock, s = o * I + i0;
-      forward_block(x + o * C * I + i0, target + s, loss + s, lse + s, C, I, std::min(kSoftmaxBlock, I - i0), ignore,
-                    smoothing);
-    }
-  });
+      },
+      [&](int64_t o, int64_t i0, int64_t n) {
+        const int64_t s = o * I + i0;
+        forward_block(x + o * C * I + i0, target + s, loss + s, lse + s, C, I, n, ignore, smoothing);
+      });
 }
 
 template <Isa isa, typename T, typename Idx>
 void CrossEntropyKernels<isa, T, Idx>::backward(const T* x, const Idx* target, const double* lse, const T* gs, T g0,
                                                 T* gx, int64_t O, int64_t C, int64_t I, int64_t ignore, T smoothing) {
-  if (I == 1) {
-    parallel_for(0, O, R::grain(C), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) {
+  R::for_each_line(
+      O, C, I,
+      [&](int64_t o) {
         if (target[o] == ignore) R::fill(gx + o * C, C, T(0));
         else backward_row(x + o * C, target[o], lse[o], gs != nullptr ? gs[o] : g0, gx + o * C, C, smoothing);
-      }
-    });
-    return;
-  }
-  const int64_t blocks = (I + kSoftmaxBlock - 1) / kSoftmaxBlock;
-  parallel_for(0, O * blocks, R::grain(C * std::min(I, kSoftmaxBlock)), [&](int64_t b, int64_t e) {
-    T scale[kSoftmaxBlock];
-    for (int64_t job = b; job < e; ++job) {
-      const int64_t o = job / blocks, i0 = (job % blocks) * kSoftmaxBlock, s = o * I + i0;
-      const int64_t n = std::min(kSoftmaxBlock, I - i0);
-      for (int64_t j = 0; j < n; ++j) scale[j] = gs != nullptr ? gs[s + j] : g0;
-      backward_block(x + o * C * I + i0, target + s, lse + s, scale, gx + o * C * I + i0, C, I, n, ignore, smoothing);
-    }
-  });
+      },
+      [&](int64_t o, int64_t i0, int64_t n) {
+        const int64_t s = o * I + i0;
+        T scale[R::kColumnBlock];
+        for (int64_t j = 0; j < n; ++j) scale[j] = gs != nullptr ? gs[s + j] : g0;
+        backward_block(x + o * C * I + i0, target + s, lse + s, scale, gx + o * C * I + i0, C, I, n, ignore, smoothing);
+      });
 }
 
 extern template struct CrossEntropyKernels<Isa::Avx2, float, int32_t>;

@@ -16,6 +16,7 @@
 
 #include "cpu/isa_dispatch.h"
 #include "cpu/vec_math.h"
+#include "pyllm/parallel.h"
 
 namespace pyllm::cpu {
 
@@ -32,9 +33,30 @@ struct Split {
 template <Isa isa, typename T>
 struct Rows {
   static constexpr int64_t kSumBlock = 512;
+  // Columns handled together when the reduced dim is not the last one (see for_each_line).
+  static constexpr int64_t kColumnBlock = 64;
 
   // Rows per parallel chunk, for rows of `len` elements: about 16K elements of work each.
   static int64_t grain(int64_t len) { return len >= 16384 ? 1 : 16384 / (len > 0 ? len : 1); }
+  // Work over the C dim of an (O, C, I) tensor, across threads: row(o) for each o when I == 1 (each row
+  // contiguous), else block(o, i0, n) for each run of n <= kColumnBlock columns i0.. of each o (the
+  // kernel walks C with stride I and vectorizes across the n columns: in order, without transposing).
+  template <typename Row, typename Block>
+  static void for_each_line(int64_t O, int64_t C, int64_t I, const Row& row, const Block& block) {
+    if (I == 1) {
+      parallel_for(0, O, grain(C), [&](int64_t b, int64_t e) {
+        for (int64_t o = b; o < e; ++o) row(o);
+      });
+      return;
+    }
+    const int64_t blocks = (I + kColumnBlock - 1) / kColumnBlock;
+    parallel_for(0, O * blocks, grain(C * (I < kColumnBlock ? I : kColumnBlock)), [&](int64_t b, int64_t e) {
+      for (int64_t job = b; job < e; ++job) {
+        const int64_t o = job / blocks, i0 = (job % blocks) * kColumnBlock;
+        block(o, i0, I - i0 < kColumnBlock ? I - i0 : kColumnBlock);
+      }
+    });
+  }
   static void fill(T* p, int64_t n, T v) {
     for (int64_t i = 0; i < n; ++i) p[i] = v;
   }

@@ -1,20 +1,14 @@
 // Softmax kernels, templated on the instruction set (see isa_dispatch.h). Tensors are viewed as
-// (O, C, I): the softmax runs over C. I == 1 (the last dim) walks each row in order (cpu/rows.h);
-// I > 1 works on blocks of up to kSoftmaxBlock columns at once, vectorized across columns, so a softmax
-// over an inner dim reads memory in order without transposing.
+// (O, C, I): the softmax runs over C, a row at a time when I == 1, else a block of columns at a time
+// (Rows::for_each_line).
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "cpu/rows.h"
-#include "pyllm/parallel.h"
 
 namespace pyllm::cpu {
-
-// Columns processed together when the softmax dim is not the last one.
-constexpr int64_t kSoftmaxBlock = 64;
 
 template <Isa isa, typename T>
 struct SoftmaxKernels {
@@ -55,8 +49,8 @@ struct SoftmaxKernels {
 
   // x, y: (C, n) with row stride I: n columns, each softmaxed over C, vectorized across columns.
   static void forward_block(const T* x, T* y, int64_t C, int64_t I, int64_t n, bool log) {
-    T mx[kSoftmaxBlock];
-    double acc[kSoftmaxBlock];
+    T mx[R::kColumnBlock];
+    double acc[R::kColumnBlock];
     R::fill(mx, n, T(-INFINITY));
     for (int64_t j = 0; j < n; ++j) acc[j] = 0;
     for (int64_t c = 0; c < C; ++c) {
@@ -76,7 +70,7 @@ struct SoftmaxKernels {
         }
       }
     }
-    T k[kSoftmaxBlock];  // log: log(sum); softmax: 1 / sum
+    T k[R::kColumnBlock];  // log: log(sum); softmax: 1 / sum
     for (int64_t j = 0; j < n; ++j) k[j] = static_cast<T>(log ? std::log(acc[j]) : 1.0 / acc[j]);
     if (log) {
       for (int64_t c = 0; c < C; ++c)
@@ -88,11 +82,11 @@ struct SoftmaxKernels {
   }
 
   static void backward_block(const T* y, const T* g, T* gx, int64_t C, int64_t I, int64_t n, bool log) {
-    double sums[kSoftmaxBlock];
+    double sums[R::kColumnBlock];
     for (int64_t j = 0; j < n; ++j) sums[j] = 0;
     for (int64_t c = 0; c < C; ++c)
       for (int64_t j = 0; j < n; ++j) sums[j] += static_cast<double>(log ? g[c * I + j] : g[c * I + j] * y[c * I + j]);
-    T acc[kSoftmaxBlock];
+    T acc[R::kColumnBlock];
     for (int64_t j = 0; j < n; ++j) acc[j] = static_cast<T>(sums[j]);
     for (int64_t c = 0; c < C; ++c) {
       const int64_t r = c * I;
@@ -109,38 +103,19 @@ struct SoftmaxKernels {
 // generic files from compiling (or inlining) the per-ISA instantiations.
 template <Isa isa, typename T>
 void SoftmaxKernels<isa, T>::forward(const T* x, T* y, int64_t O, int64_t C, int64_t I, bool log) {
-  if (I == 1) {
-    parallel_for(0, O, R::grain(C), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) forward_row(x + o * C, y + o * C, C, log);
-    });
-    return;
-  }
-  const int64_t blocks = (I + kSoftmaxBlock - 1) / kSoftmaxBlock;
-  parallel_for(0, O * blocks, R::grain(C * std::min(I, kSoftmaxBlock)), [&](int64_t b, int64_t e) {
-    for (int64_t job = b; job < e; ++job) {
-      const int64_t o = job / blocks, i0 = (job % blocks) * kSoftmaxBlock;
-      const int64_t off = o * C * I + i0;
-      forward_block(x + off, y + off, C, I, std::min(kSoftmaxBlock, I - i0), log);
-    }
-  });
+  R::for_each_line(
+      O, C, I, [&](int64_t o) { forward_row(x + o * C, y + o * C, C, log); },
+      [&](int64_t o, int64_t i0, int64_t n) { forward_block(x + o * C * I + i0, y + o * C * I + i0, C, I, n, log); });
 }
 
 template <Isa isa, typename T>
 void SoftmaxKernels<isa, T>::backward(const T* y, const T* g, T* gx, int64_t O, int64_t C, int64_t I, bool log) {
-  if (I == 1) {
-    parallel_for(0, O, R::grain(C), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) backward_row(y + o * C, g + o * C, gx + o * C, C, log);
-    });
-    return;
-  }
-  const int64_t blocks = (I + kSoftmaxBlock - 1) / kSoftmaxBlock;
-  parallel_for(0, O * blocks, R::grain(C * std::min(I, kSoftmaxBlock)), [&](int64_t b, int64_t e) {
-    for (int64_t job = b; job < e; ++job) {
-      const int64_t o = job / blocks, i0 = (job % blocks) * kSoftmaxBlock;
-      const int64_t off = o * C * I + i0;
-      backward_block(y + off, g + off, gx + off, C, I, std::min(kSoftmaxBlock, I - i0), log);
-    }
-  });
+  R::for_each_line(
+      O, C, I, [&](int64_t o) { backward_row(y + o * C, g + o * C, gx + o * C, C, log); },
+      [&](int64_t o, int64_t i0, int64_t n) {
+        const int64_t off = o * C * I + i0;
+        backward_block(y + off, g + off, gx + off, C, I, n, log);
+      });
 }
 
 extern template struct SoftmaxKernels<Isa::Avx2, float>;
