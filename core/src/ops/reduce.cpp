@@ -99,7 +99,7 @@ Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim)
   }
   OriView v = ori_view(x.detach(), dims);
   if (v.R == 1) {  // a copy (reshaped, converted for ints)
-    copy_(out, reshape(x.detach(), out_shape));
+    copy_(out, reshape(v.src, out_shape));
     return out;
   }
   cpu::sum_ori(v.src, v.O, v.R, v.I, out);
