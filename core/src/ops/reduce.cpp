@@ -1,11 +1,16 @@
 // Reductions over dims. The input is viewed as (O, R, I) (kept outer dims, reduced dims, kept inner dims)
 // whenever its layout allows, so that common reductions (over the last dims, or over leading batch dims
-// as in bias gradients) read memory in order without a copy.
+// as in bias gradients) read memory in order without a copy. Also the selections along one dim (max, min,
+// argmax, topk): their values' gradients are scattered back to the positions they came from.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
+#include "cpu/index.h"
 #include "cpu/reduce.h"
+#include "cpu/topk.h"
 #include "ops/common.h"
+#include "ops/dim_split.h"
 
 namespace pyllm::ops {
 
@@ -35,19 +40,15 @@ Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& dims, bool k
   return out;
 }
 
-// The raw sum (no autograd) of x over sorted `dims`, shaped with keepdim.
-Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
-  const DType out_dtype = is_compute_float(x.dtype()) ? x.dtype() : DType::Int64;
-  Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
-  Tensor out = empty(out_shape, out_dtype, x.device());
-  if (x.device().type != DeviceType::CPU) unsupported_device("sum", x.device());
-  if (x.numel() == 0 || out.numel() == 0) {
-    fill_(out, 0.0);
-    return out;
-  }
+// x (no autograd) viewed as (O, R, I) for a reduction over sorted `dims`.
+struct OriView {
+  Tensor src;  // contiguous
+  int64_t O = 1, R = 1, I = 1;
+};
+
+OriView ori_view(const Tensor& x, const std::vector<int64_t>& dims) {
   // Find the first and last reduced dim among dims of size > 1; if every kept dim of size > 1 lies
   // outside that span, a contiguous x is exactly (O, R, I).
-  Tensor src = x.detach();
   int64_t first = -1, last = -1;
   bool gap = false;
   for (int64_t d = 0; d < x.dim(); ++d) {
@@ -62,9 +63,11 @@ Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim)
       last = d;
     }
   }
-  if (first < 0) {  // nothing of size > 1 is reduced: a copy (reshaped, converted for ints)
-    copy_(out, reshape(src, out_shape));
-    return out;
+  OriView v;
+  if (first < 0) {  // nothing of size > 1 is reduced: every element is its own group
+    v.src = contiguous(x);
+    v.O = x.numel();
+    return v;
   }
   if (gap) {
     // Move the reduced dims to the end and copy: then it is (O, R, 1).
@@ -72,22 +75,34 @@ Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim)
     for (int64_t d = 0; d < x.dim(); ++d)
       if (!std::binary_search(dims.begin(), dims.end(), d)) order.push_back(d);
     order.insert(order.end(), dims.begin(), dims.end());
-    src = contiguous(permute(src, order));
-    first = x.dim() - static_cast<int64_t>(dims.size());
-    last = x.dim() - 1;
-    Shape permuted = src.shape();
-    int64_t O = 1, R = 1;
-    for (int64_t d = 0; d < first; ++d) O *= permuted[d];
-    for (int64_t d = first; d <= last; ++d) R *= permuted[d];
-    cpu::sum_ori(src, O, R, 1, out);
+    v.src = contiguous(permute(x, order));
+    const int64_t kept = x.dim() - static_cast<int64_t>(dims.size());
+    for (int64_t d = 0; d < x.dim(); ++d) (d < kept ? v.O : v.R) *= v.src.shape()[d];
+    return v;
+  }
+  v.src = contiguous(x);
+  for (int64_t d = 0; d < first; ++d) v.O *= x.shape()[d];
+  for (int64_t d = first; d <= last; ++d) v.R *= x.shape()[d];
+  for (int64_t d = last + 1; d < x.dim(); ++d) v.I *= x.shape()[d];
+  return v;
+}
+
+// The raw sum (no autograd) of x over sorted `dims`, shaped with keepdim.
+Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  const DType out_dtype = is_compute_float(x.dtype()) ? x.dtype() : DType::Int64;
+  Shape out_shape = reduced_shape(x.shape(), dims, keepdim);
+  Tensor out = empty(out_shape, out_dtype, x.device());
+  if (x.device().type != DeviceType::CPU) unsupported_device("sum", x.device());
+  if (x.numel() == 0 || out.numel() == 0) {
+    fill_(out, 0.0);
     return out;
   }
-  src = contiguous(src);
-  int64_t O = 1, R = 1, I = 1;
-  for (int64_t d = 0; d < first; ++d) O *= x.shape()[d];
-  for (int64_t d = first; d <= last; ++d) R *= x.shape()[d];
-  for (int64_t d = last + 1; d < x.dim(); ++d) I *= x.shape()[d];
-  cpu::sum_ori(src, O, R, I, out);
+  OriView v = ori_view(x.detach(), dims);
+  if (v.R == 1) {  // a copy (reshaped, converted for ints)
+    copy_(out, reshape(v.src, out_shape));
+    return out;
+  }
+  cpu::sum_ori(v.src, v.O, v.R, v.I, out);
   return out;
 }
 
@@ -97,6 +112,70 @@ Tensor expand_back(const Tensor& grad, const Shape& in_shape, const std::vector<
   if (!keepdim)
     for (int64_t d : dims) g = unsqueeze(g, d);  // dims ascending: each insert lands at its final place
   return expand(g, in_shape);
+}
+
+void check_numeric(const Tensor& x, const char* op) {
+  check_defined(x, op);
+  PYLLM_CHECK(is_compute_float(x.dtype()) || is_integral(x.dtype()), TypeError,
+              op << ": not supported for " << dtype_name(x.dtype()) << " tensors"
+                 << (is_floating(x.dtype()) ? " (a storage type: convert with .float())" : ""));
+  if (x.device().type != DeviceType::CPU) unsupported_device(op, x.device());
+}
+
+double item(const Tensor& t) { return to_dtype(t, DType::Float64).data<double>()[0]; }
+
+// max()/min() over everything: the gradient is shared evenly by every element equal to the result (every
+// NaN when the result is NaN), as torch.
+Tensor extreme_all(const Tensor& x, bool want_max, const char* op, const char* node) {
+  check_numeric(x, op);
+  PYLLM_CHECK(x.numel() > 0, ValueError,
+              op << ": cannot reduce an empty tensor " << shape_str(x.shape()) << " without a dim; pass dim=");
+  Tensor out = empty({}, x.dtype(), x.device());
+  cpu::extreme_ori(contiguous(x.detach()), 1, x.numel(), 1, want_max, out, Tensor());
+  if (autograd::needs_grad({x})) {
+    SavedTensor sx(x), so(out);
+    autograd::record(node, {x}, {out}, [sx, so, op](std::vector<Tensor>& g) {
+      Tensor xv = sx.unpack(op), m = so.unpack(op);
+      Tensor hit = to_dtype(std::isnan(item(m)) ? ne(xv, xv) : eq(xv, m), xv.dtype());
+      return std::vector<Tensor>{mul(hit, div(g[0], sum(hit)))};
+    });
+  }
+  return out;
+}
+
+// x viewed as (O, R, I) around `dim`, checked non-empty along it.
+DimSplit split_nonempty(const Tensor& x, int64_t dim, const char* op) {
+  const int64_t d = wrap_dim(dim, x.dim(), op);
+  const DimSplit s = split_at(x.shape(), d);
+  PYLLM_CHECK(s.size > 0, IndexError,
+              op << ": cannot reduce over dim " << d << " of " << shape_str(x.shape()) << ": it is empty");
+  return s;
+}
+
+// Gradient of values picked along a dim: g (O, K, I) scattered to the saved positions in (O, R, I).
+Tensor scatter_back(const Tensor& g, const Tensor& positions, const Shape& in_shape, const DimSplit& s) {
+  Tensor gx = zeros(in_shape, g.dtype(), g.device());
+  if (g.numel() > 0)
+    cpu::scatter_add_along(contiguous(g), positions, gx, s.outer, s.size, positions.numel() / (s.outer * s.inner),
+                           s.inner);
+  return gx;
+}
+
+std::pair<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim, bool want_max, const char* op,
+                                      const char* node) {
+  check_numeric(x, op);
+  const DimSplit s = split_nonempty(x, dim, op);
+  const Shape out_shape = reduced_shape(x.shape(), {wrap_dim(dim, x.dim(), op)}, keepdim);
+  Tensor values = empty(out_shape, x.dtype(), x.device());
+  Tensor indices = empty(out_shape, DType::Int64, x.device());
+  if (values.numel() > 0) cpu::extreme_ori(contiguous(x.detach()), s.outer, s.size, s.inner, want_max, values, indices);
+  if (autograd::needs_grad({x})) {
+    SavedTensor sidx(indices);
+    autograd::record(node, {x}, {values}, [sidx, s, op, shape = x.shape()](std::vector<Tensor>& g) {
+      return std::vector<Tensor>{scatter_back(g[0], sidx.unpack(op), shape, s)};
+    });
+  }
+  return {values, indices};
 }
 
 }  // namespace
@@ -131,6 +210,82 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
     });
   }
   return out;
+}
+
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims, double correction, bool keepdim) {
+  check_float(x, "var");
+  std::vector<int64_t> nd = normalize_dims(dims, x.dim(), "var");
+  int64_t count = 1;
+  for (int64_t d : nd) count *= x.shape()[d];
+  const Shape out_shape = reduced_shape(x.shape(), nd, keepdim);
+  Tensor out = empty(out_shape, x.dtype(), x.device());
+  Tensor mu = empty(out_shape, x.dtype(), x.device());
+  if (x.device().type != DeviceType::CPU) unsupported_device("var", x.device());
+  if (out.numel() > 0 && count == 0) {  // an empty reduction gives NaN, as torch
+    fill_(out, std::numeric_limits<double>::quiet_NaN());
+    fill_(mu, std::numeric_limits<double>::quiet_NaN());
+  } else if (out.numel() > 0) {
+    OriView v = ori_view(x.detach(), nd);
+    cpu::var_ori(v.src, v.O, v.R, v.I, correction, out, mu);
+  }
+  if (autograd::needs_grad({x})) {
+    SavedTensor sx(x), smu(mu);
+    autograd::record("VarBackward", {x}, {out}, [sx, smu, nd, keepdim, count, correction](std::vector<Tensor>& g) {
+      // d var / dx = 2 (x - mean) / (N - correction); unclamped, as torch's backward.
+      Tensor xv = sx.unpack("var");
+      Tensor centered = sub(xv, expand_back(smu.unpack("var"), xv.shape(), nd, keepdim));
+      Tensor scale = scalar_tensor(2.0 / (static_cast<double>(count) - correction), xv.dtype(), xv.device());
+      return std::vector<Tensor>{mul(centered, mul(expand_back(g[0], xv.shape(), nd, keepdim), scale))};
+    });
+  }
+  return out;
+}
+
+Tensor max(const Tensor& x) { return extreme_all(x, true, "max", "MaxBackward"); }
+Tensor min(const Tensor& x) { return extreme_all(x, false, "min", "MinBackward"); }
+
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, true, "max", "MaxBackward");
+}
+
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  return extreme_dim(x, dim, keepdim, false, "min", "MinBackward");
+}
+
+Tensor argmax(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
+  check_numeric(x, "argmax");
+  if (!dim) {  // over everything, as if flattened; keepdim keeps every dim as size 1
+    PYLLM_CHECK(x.numel() > 0, ValueError, "argmax: cannot reduce an empty tensor " << shape_str(x.shape()));
+    Tensor out = empty(keepdim ? Shape(x.dim(), 1) : Shape{}, DType::Int64, x.device());
+    cpu::extreme_ori(contiguous(x.detach()), 1, x.numel(), 1, true, Tensor(), out);
+    return out;
+  }
+  const DimSplit s = split_nonempty(x, *dim, "argmax");
+  Tensor out = empty(reduced_shape(x.shape(), {wrap_dim(*dim, x.dim(), "argmax")}, keepdim), DType::Int64, x.device());
+  if (out.numel() > 0) cpu::extreme_ori(contiguous(x.detach()), s.outer, s.size, s.inner, true, Tensor(), out);
+  return out;
+}
+
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest, bool sorted) {
+  check_numeric(x, "topk");
+  const int64_t d = wrap_dim(dim, x.dim(), "topk");
+  const DimSplit s = split_at(x.shape(), d);
+  PYLLM_CHECK(k >= 0 && k <= s.size && (x.dim() > 0 || k == 1), ValueError,
+              "topk: k (" << k << ") is out of range for dim " << d << " of size " << s.size << " in "
+                          << shape_str(x.shape()));
+  Shape out_shape = x.shape();
+  if (x.dim() > 0) out_shape[d] = k;
+  Tensor values = empty(out_shape, x.dtype(), x.device());
+  Tensor indices = empty(out_shape, DType::Int64, x.device());
+  if (values.numel() > 0)
+    cpu::topk_ori(contiguous(x.detach()), s.outer, s.size, s.inner, k, largest, sorted, values, indices);
+  if (autograd::needs_grad({x})) {
+    SavedTensor sidx(indices);
+    autograd::record("TopkBackward", {x}, {values}, [sidx, s, shape = x.shape()](std::vector<Tensor>& g) {
+      return std::vector<Tensor>{scatter_back(g[0], sidx.unpack("topk"), shape, s)};
+    });
+  }
+  return {values, indices};
 }
 
 Tensor sum_to(const Tensor& grad, const Shape& shape) {

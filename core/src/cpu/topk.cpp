@@ -1,0 +1,60 @@
+#include "cpu/topk.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "pyllm/parallel.h"
+
+namespace pyllm::cpu {
+
+namespace {
+
+template <typename T>
+void topk_kernel(const T* x, int64_t O, int64_t R, int64_t I, int64_t k, bool largest, bool sorted, T* values,
+                 int64_t* indices) {
+  parallel_for(0, O * I, std::max<int64_t>(1, 16384 / R), [&](int64_t b, int64_t e) {
+    std::vector<T> col(R);  // one column, gathered contiguous so that comparisons read in cache
+    std::vector<int64_t> pos(R);
+    // a ranks before b: NaN above numbers (so first for largest, last for smallest), then by value,
+    // then by position.
+    auto before = [&](int64_t a, int64_t b2) {
+      const T va = col[a], vb = col[b2];
+      const bool na = va != va, nb = vb != vb;
+      if (na || nb) return na && nb ? a < b2 : (largest ? na : nb);
+      if (va != vb) return largest ? va > vb : va < vb;
+      return a < b2;
+    };
+    for (int64_t c = b; c < e; ++c) {
+      const int64_t o = c / I, i = c % I;
+      for (int64_t r = 0; r < R; ++r) {
+        col[r] = x[(o * R + r) * I + i];
+        pos[r] = r;
+      }
+      if (k < R) std::nth_element(pos.begin(), pos.begin() + k, pos.end(), before);
+      if (sorted) std::sort(pos.begin(), pos.begin() + k, before);
+      for (int64_t j = 0; j < k; ++j) {
+        values[(o * k + j) * I + i] = col[pos[j]];
+        indices[(o * k + j) * I + i] = pos[j];
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void topk_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, int64_t k, bool largest, bool sorted,
+              const Tensor& values, const Tensor& indices) {
+  auto run = [&](auto t) {
+    using T = decltype(t);
+    topk_kernel(x.data<T>(), O, R, I, k, largest, sorted, values.data<T>(), indices.data<int64_t>());
+  };
+  switch (x.dtype()) {
+    case DType::Float32: return run(float());
+    case DType::Float64: return run(double());
+    case DType::Int32: return run(int32_t());
+    case DType::Int64: return run(int64_t());
+    default: return;
+  }
+}
+
+}  // namespace pyllm::cpu
