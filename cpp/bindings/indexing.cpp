@@ -101,6 +101,10 @@ Tensor apply_index(const Tensor& self, const py::handle& index, bool allow_advan
       Shape out_shape(result.shape().begin(), result.shape().begin() + d);
       out_shape.insert(out_shape.end(), idx.shape().begin(), idx.shape().end());
       out_shape.insert(out_shape.end(), result.shape().begin() + d + 1, result.shape().end());
+      // Negative entries count from the end, as in Python indexing (index_select itself rejects them).
+      Tensor size = ops::scalar_tensor(static_cast<double>(result.shape()[d]), idx.dtype());
+      Tensor zero = ops::scalar_tensor(0.0, idx.dtype());
+      idx = ops::where(ops::lt(idx, zero), ops::add(idx, size), idx);
       result = ops::reshape(ops::index_select(result, d, ops::reshape(idx, {-1})), out_shape);
       d += idx.dim();
     }
