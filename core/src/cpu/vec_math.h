@@ -11,7 +11,10 @@ namespace pyllm::cpu {
 // exp(x) for float, within 2 ulp over the whole range; exp(-inf) = 0, exp(x > 88.72) = inf, NaN -> NaN.
 // Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r (Cephes).
 inline float exp_fast(float x) {
-  const float clamped = std::fmin(std::fmax(x, -104.0f), 88.7228394f);
+  // Comparisons, not std::fmin/fmax: GCC emits those as libm calls, which stops loops from vectorizing.
+  // NaN compares false and clamps to -104 like fmax would; the last line returns it unchanged.
+  float clamped = x > -104.0f ? x : -104.0f;
+  clamped = clamped < 88.7228394f ? clamped : 88.7228394f;
   const float n = std::nearbyint(clamped * 1.44269504088896341f);
   float r = std::fma(n, -0.693359375f, clamped);
   r = std::fma(n, 2.12194440e-4f, r);

@@ -29,8 +29,6 @@ Tensor dropout(const Tensor&, double, bool, Generator*) { PYLLM_PENDING("dropout
 Tensor matmul(const Tensor&, const Tensor&) { PYLLM_PENDING("matmul"); }
 Tensor bmm(const Tensor&, const Tensor&) { PYLLM_PENDING("bmm"); }
 Tensor linear(const Tensor&, const Tensor&, const Tensor&) { PYLLM_PENDING("linear"); }
-Tensor scaled_dot_product_attention(const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
-                                    std::optional<double>, double, Generator*) { PYLLM_PENDING("scaled_dot_product_attention"); }
 void adamw_step(const std::vector<Tensor>&, const std::vector<Tensor>&, const std::vector<Tensor>&,
                 const std::vector<Tensor>&, double, double, double, double, double, int64_t) { PYLLM_PENDING("adamw_step"); }
 double global_norm(const std::vector<Tensor>&, double) { PYLLM_PENDING("global_norm"); }
