@@ -7,6 +7,11 @@ namespace pyllm::cpu::attention_avx512 {
 
 namespace {
 
+// GCC 12 wrongly reports the _mm512_undefined_ps inside several AVX-512 intrinsics as uninitialized
+// (bug 105593); the pragmas silence that for these wrappers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 struct Vec {
   using T = float;
   using V = __m512;
@@ -16,12 +21,12 @@ struct Vec {
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V bcast(float s) { return _mm512_set1_ps(s); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static float reduce_max(V v) { return _mm512_reduce_max_ps(v); }
+  static float reduce_add(V v) { return _mm512_reduce_add_ps(v); }
   // dst[c * ld_dst + r] = src[r * ld_src + c] for r, c < 16: two rounds of unpacks inside 128-bit
-  // lanes, then two rounds of lane shuffles. (GCC 12 wrongly reports the unpack intrinsics' internal
-  // _mm512_undefined_ps as uninitialized, bug 105593; the pragmas silence that only here.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+  // lanes, then two rounds of lane shuffles.
   static void transpose(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
     __m512 r[16], t[16];
     for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld_src);
@@ -47,8 +52,8 @@ struct Vec {
       _mm512_storeu_ps(dst + (c + 8) * ld_dst, _mm512_shuffle_f32x4(t[c], t[c + 8], 0xdd));
     }
   }
-#pragma GCC diagnostic pop
 };
+#pragma GCC diagnostic pop
 
 }  // namespace
 

@@ -22,6 +22,18 @@ struct Vec {
   static void store(Elem* p, V v) { std::memcpy(p, &v, sizeof v); }
   static V bcast(Elem s) { return V{} + s; }
   static V fma(V a, V b, V c) { return a * b + c; }
+  static V max(V a, V b) { return a > b ? a : b; }
+  static V add(V a, V b) { return a + b; }
+  static Elem reduce_max(V v) {
+    Elem m = v[0];
+    for (int l = 1; l < W; ++l) m = v[l] > m ? v[l] : m;
+    return m;
+  }
+  static Elem reduce_add(V v) {
+    Elem s = v[0];
+    for (int l = 1; l < W; ++l) s += v[l];
+    return s;
+  }
   static void transpose(const Elem* src, int64_t ld_src, Elem* dst, int64_t ld_dst) {
     for (int r = 0; r < W; ++r)
       for (int c = 0; c < W; ++c) dst[c * ld_dst + r] = src[r * ld_src + c];

@@ -3,7 +3,8 @@
 // sits in an anonymous namespace so each of those files keeps its own copy, compiled for its ISA.
 //
 // Vt provides: T (element), V (vector of W elements), R (rows per register tile), NV (vectors per
-// register tile row), zero(), load(p), store(p, v), bcast(s), fma(a, b, c) = a * b + c.
+// register tile row), zero(), load(p), store(p, v), bcast(s), fma(a, b, c) = a * b + c, max, add,
+// reduce_max, reduce_add (over the lanes), and transpose (a W x W block).
 //
 // Forward, per block of kAttnBr queries: S = scale q K^T one key block at a time, online softmax (running
 // row max m and sum l), O += P V; writes O / l and lse = m + log l. The (Tq, Tk) score matrix exists
@@ -95,33 +96,25 @@ inline void tile(int64_t rows, const typename Vt::T* a, int64_t a_rs, int64_t a_
   }
 }
 
-// ---- row operations on score tiles (lengths are multiples of kAttnPad) ----
+// ---- row operations on score tiles (lengths are multiples of kAttnPad, so of W) ----
 
 template <typename T>
 constexpr T kNegInf = -std::numeric_limits<T>::infinity();
 
-// 16 independent lanes so that GCC vectorizes the reductions without reassociation flags.
-template <typename T>
-inline T row_max(const T* x, int64_t n) {
-  T lane[kAttnPad];
-  for (int l = 0; l < kAttnPad; ++l) lane[l] = kNegInf<T>;
-  for (int64_t j = 0; j < n; j += kAttnPad)
-    for (int l = 0; l < kAttnPad; ++l) lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
-  T m = lane[0];
-  for (int l = 1; l < kAttnPad; ++l) m = lane[l] > m ? lane[l] : m;
-  return m;
+template <class Vt>
+inline typename Vt::T row_max(const typename Vt::T* x, int64_t n) {
+  typename Vt::V m = Vt::load(x);
+  for (int64_t j = Vt::W; j < n; j += Vt::W) m = Vt::max(m, Vt::load(x + j));
+  return Vt::reduce_max(m);
 }
 
-// x = exp(x - shift) in place; returns the sum.
-template <typename T>
-inline T exp_sum(T* x, int64_t n, T shift) {
+// x = exp(x - shift) in place (exp_fast, vectorized by GCC); returns the sum.
+template <class Vt>
+inline typename Vt::T exp_sum(typename Vt::T* x, int64_t n, typename Vt::T shift) {
   for (int64_t j = 0; j < n; ++j) x[j] = exp_fast(x[j] - shift);
-  T lane[kAttnPad] = {};
-  for (int64_t j = 0; j < n; j += kAttnPad)
-    for (int l = 0; l < kAttnPad; ++l) lane[l] += x[j + l];
-  T s = 0;
-  for (int l = 0; l < kAttnPad; ++l) s += lane[l];
-  return s;
+  typename Vt::V s = Vt::load(x);
+  for (int64_t j = Vt::W; j < n; j += Vt::W) s = Vt::add(s, Vt::load(x + j));
+  return Vt::reduce_add(s);
 }
 
 // Scores s[0, n) of query row (b, h, i) at keys j0 + j: adds a float mask, or sets -inf where a bool
@@ -255,11 +248,11 @@ void forward_block(const AttnForwardArgs<typename Vt::T>& a, const typename Vt::
         const int64_t limit = std::max<int64_t>(0, a.causal ? std::min(jn, i + 1 - j0) : jn);
         if (a.mask.data) apply_mask(sr, limit, a.mask, b, h, i, j0);
         std::fill(sr + limit, sr + wg, kNegInf<T>);
-        const T m_new = std::max(m[r], row_max(sr, wg));
+        const T m_new = std::max(m[r], row_max<Vt>(sr, wg));
         // A row that has seen no key yet keeps m = -inf; shift by 0 then so that exp gives 0, not NaN.
         const T shift = m_new == kNegInf<T> ? T(0) : m_new;
-        const T alpha = std::exp(m[r] - shift);
-        l[r] = l[r] * alpha + exp_sum(sr, wg, shift);
+        const T alpha = exp_fast(m[r] - shift);
+        l[r] = l[r] * alpha + exp_sum<Vt>(sr, wg, shift);
         m[r] = m_new;
         if (alpha != T(1)) {
           T* o = oacc + r * g.Dvpad;
@@ -386,7 +379,7 @@ void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T*
             const int64_t limit = a.causal ? std::min(jn, i + 1 - j0) : jn;
             if (a.mask.data) apply_mask(pr, limit, a.mask, b, h, i, j0);
             std::fill(pr + limit, pr + wg, kNegInf<T>);
-            exp_sum(pr, wg, lse[i]);
+            exp_sum<Vt>(pr, wg, lse[i]);
             if (dropout) {
               dropout_row(pr, pdr, limit, a.drop, dropout_row_counter(a.drop, g, bh, i), j0, keep_scale);
               std::fill(pdr + limit, pdr + jpad, T(0));
