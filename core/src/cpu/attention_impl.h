@@ -11,17 +11,17 @@
 // only as a kAttnBr x kAttnBc tile.
 // Backward, per (batch, kv head), so that dK and dV of a grouped-query group have one writer and dQ of
 // its query heads too: for each query head of the group, each key block, each query block, recompute
-// P = exp(S - lse), then dV += P^T dO, dP = dO V^T, dS = scale P (dP - delta) with delta = rowsum(dO O),
-// dQ += dS K, dK += dS^T q.
+// P = exp(S - lse), then dV += P^T dO, dP = dO V^T, dS = P (dP - delta) with delta = rowsum(dO O),
+// dQ += scale dS K, dK += scale dS^T q (with dropout, P is dropped and rescaled where dV and dP use it).
 // Operands are read in place wherever their rows are unit-stride and a whole number of vectors long
 // (the usual D = 64); only K^T and V^T are always packed, since the tile products need keys contiguous.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 #include "cpu/attention_kernels.h"
