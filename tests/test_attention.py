@@ -97,6 +97,13 @@ def test_grouped_query_attention(rng, Hkv, causal):
     check_parity(rng, 2, 6, Hkv, 33, 47 if not causal else 33, 64, causal=causal)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("D", [64, 40])
+def test_few_kv_heads_split_the_keys(rng, causal, D):
+    # One kv head: backward splits its 5 key blocks over several work items, whose dq parts are summed.
+    check_parity(rng, 1, 4, 1, 300, 300, D, causal=causal)
+
+
 @pytest.mark.parametrize("D,Dv", [(64, 16), (16, 72), (3, 5)])
 def test_value_width_differs_from_key_width(rng, D, Dv):
     check_parity(rng, 2, 3, 3, 20, 30, D, Dv=Dv)

@@ -124,9 +124,12 @@ void backward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
   a.dk = static_cast<T*>(dk.data_ptr());
   a.dv = static_cast<T*>(dv.data_ptr());
   a.dmask = dmask.defined() ? static_cast<T*>(dmask.data_ptr()) : nullptr;
-  a.slots = slots_for(g.B * g.Hkv);
+  a.slots = slots_for(g.B * g.Hkv * ((g.Tk + kAttnBc - 1) / kAttnBc));
   Tensor scratch = scratch_buffer(a.slots, attn_backward_slot_size(g), q.dtype());
   a.scratch = static_cast<T*>(scratch.data_ptr());
+  a.parts = attn_parts(g.B * g.Hkv, (g.Tk + kAttnBc - 1) / kAttnBc);
+  Tensor dq_parts = a.parts > 1 ? ops::empty({a.parts * g.B * g.Hq * g.Tq * g.Dpad}, q.dtype()) : Tensor();
+  a.dq_parts = a.parts > 1 ? static_cast<T*>(dq_parts.data_ptr()) : nullptr;
   if constexpr (std::is_same_v<T, float>) {
     switch (best_isa()) {
       case Isa::Avx512: return attention_avx512::backward(a);

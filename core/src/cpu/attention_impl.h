@@ -279,14 +279,14 @@ void forward_block(const AttnForwardArgs<typename Vt::T>& a, const typename Vt::
 
 // Work items are (kv head, part): each packs its kv head's K^T (and V if needed) into its own scratch,
 // then runs query blocks part, part + parts, ... of every query head in the group. parts > 1 only when
-// there are too few kv heads to keep the threads busy (strided, so causal parts cost about the same).
+// there are few kv heads (strided, so that causal parts cost about the same).
 template <class Vt>
 void forward_impl(const AttnForwardArgs<typename Vt::T>& a) {
   using T = typename Vt::T;
   const AttnGeometry& g = a.g;
   const int64_t kv_heads = g.B * g.Hkv, group = g.Hq / g.Hkv;
   const int64_t nqb = (g.Tq + kAttnBr - 1) / kAttnBr;
-  const int64_t parts = std::max<int64_t>(1, std::min(nqb, (4 * a.slots + kv_heads - 1) / std::max<int64_t>(1, kv_heads)));
+  const int64_t parts = attn_parts(kv_heads, nqb);
   const int64_t slot_size = attn_forward_slot_size(g);
   run_items(kv_heads * parts, a.slots, [&](int64_t slot, int64_t item) {
     const int64_t kvh = item / parts, part = item % parts;
@@ -306,11 +306,13 @@ void forward_impl(const AttnForwardArgs<typename Vt::T>& a) {
 
 // ---- backward ----
 
-// Everything for kv head (b, hk): packs K^T and V^T, then for each query head of the group sweeps key
-// blocks (outer) and query blocks (inner). dQ, dK and dV accumulate in the outputs themselves when their
-// rows are a whole number of vectors, else in padded scratch copied out at the end.
+// Key blocks part, part + parts, ... of kv head (b, hk): packs K^T and V^T, then for each query head of
+// the group sweeps those key blocks (outer) and query blocks (inner). dK and dV (and dQ when parts = 1)
+// accumulate in the outputs themselves when their rows are a whole number of vectors, else in padded
+// scratch copied out at the end; with parts > 1, dQ goes to this part's slice of dq_parts.
 template <class Vt>
-void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T* scratch, int64_t b, int64_t hk) {
+void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T* scratch, int64_t b, int64_t hk,
+                      int64_t part) {
   using T = typename Vt::T;
   constexpr int64_t R = Vt::R;
   const AttnGeometry& g = a.g;
@@ -337,10 +339,17 @@ void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T*
   const bool d_direct = g.D % kAttnPad == 0, dv_direct = g.Dv % kAttnPad == 0;
   const Rows<T> dk = d_direct ? Rows<T>{a.dk + kvh * g.Tk * g.D, g.D} : Rows<T>{dk_buf, g.Dpad};
   const Rows<T> dv = dv_direct ? Rows<T>{a.dv + kvh * g.Tk * g.Dv, g.Dv} : Rows<T>{dv_buf, g.Dvpad};
-  for (int64_t j = 0; j < g.Tk; ++j) {
-    std::fill(dk.p + j * dk.ld, dk.p + j * dk.ld + g.Dpad, T(0));
-    std::fill(dv.p + j * dv.ld, dv.p + j * dv.ld + g.Dvpad, T(0));
-  }
+  const int64_t nkb = (g.Tk + kAttnBc - 1) / kAttnBc;
+  // Calls f(j0, jn) for each key block of this part.
+  auto for_blocks = [&](auto&& f) {
+    for (int64_t kb = part; kb < nkb; kb += a.parts) f(kb * kAttnBc, std::min(kAttnBc, g.Tk - kb * kAttnBc));
+  };
+  for_blocks([&](int64_t j0, int64_t jn) {
+    for (int64_t j = j0; j < j0 + jn; ++j) {
+      std::fill(dk.p + j * dk.ld, dk.p + j * dk.ld + g.Dpad, T(0));
+      std::fill(dv.p + j * dv.ld, dv.p + j * dv.ld + g.Dvpad, T(0));
+    }
+  });
   const T keep_scale = dropout ? T(1.0 / (1.0 - a.drop.p)) : T(1);
 
   for (int64_t hh = 0; hh < group; ++hh) {
@@ -349,7 +358,9 @@ void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T*
     const T* dout = head_ptr(a.dout, b, h);
     const Rows<const T> qr = rows_operand(q, a.q.st, a.q.sx, g.Tq, g.D, g.Dpad, qbuf);
     const Rows<const T> dor = rows_operand(dout, a.dout.st, a.dout.sx, g.Tq, g.Dv, g.Dvpad, dobuf);
-    const Rows<T> dq = d_direct ? Rows<T>{a.dq + bh * g.Tq * g.D, g.D} : Rows<T>{dq_buf, g.Dpad};
+    const Rows<T> dq = a.parts > 1 ? Rows<T>{a.dq_parts + (part * g.B * g.Hq + bh) * g.Tq * g.Dpad, g.Dpad}
+                       : d_direct  ? Rows<T>{a.dq + bh * g.Tq * g.D, g.D}
+                                   : Rows<T>{dq_buf, g.Dpad};
     const T* o = head_ptr(a.out, b, h);
     for (int64_t i = 0; i < g.Tq; ++i) {
       std::fill(dq.p + i * dq.ld, dq.p + i * dq.ld + g.Dpad, T(0));
@@ -358,8 +369,8 @@ void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T*
       delta[i] = acc;
     }
     const T* lse = a.lse + bh * g.Tq;
-    for (int64_t j0 = 0; j0 < g.Tk; j0 += kAttnBc) {
-      const int64_t jn = std::min(kAttnBc, g.Tk - j0), jpad = attn_round_up(jn, kAttnPad);
+    for_blocks([&](int64_t j0, int64_t jn) {
+      const int64_t jpad = attn_round_up(jn, kAttnPad);
       // Causal: queries before j0 see no key of this block.
       for (int64_t i0 = a.causal ? j0 : 0; i0 < g.Tq; i0 += kAttnBr) {
         const int64_t rn = std::min(kAttnBr, g.Tq - i0);
@@ -406,22 +417,39 @@ void backward_kv_head(const AttnBackwardArgs<typename Vt::T>& a, typename Vt::T*
                    dk.p + (j0 + c0) * dk.ld, dk.ld, g.Dpad, true);
         }
       }
-    }
-    if (!d_direct)
+    });
+    if (a.parts == 1 && !d_direct)
       for (int64_t i = 0; i < g.Tq; ++i) std::copy(dq.p + i * dq.ld, dq.p + i * dq.ld + g.D, a.dq + (bh * g.Tq + i) * g.D);
   }
-  for (int64_t j = 0; !d_direct && j < g.Tk; ++j)
-    std::copy(dk.p + j * dk.ld, dk.p + j * dk.ld + g.D, a.dk + (kvh * g.Tk + j) * g.D);
-  for (int64_t j = 0; !dv_direct && j < g.Tk; ++j)
-    std::copy(dv.p + j * dv.ld, dv.p + j * dv.ld + g.Dv, a.dv + (kvh * g.Tk + j) * g.Dv);
+  for_blocks([&](int64_t j0, int64_t jn) {
+    for (int64_t j = j0; j < j0 + jn; ++j) {
+      if (!d_direct) std::copy(dk.p + j * dk.ld, dk.p + j * dk.ld + g.D, a.dk + (kvh * g.Tk + j) * g.D);
+      if (!dv_direct) std::copy(dv.p + j * dv.ld, dv.p + j * dv.ld + g.Dv, a.dv + (kvh * g.Tk + j) * g.Dv);
+    }
+  });
 }
 
 template <class Vt>
 void backward_impl(const AttnBackwardArgs<typename Vt::T>& a) {
+  using T = typename Vt::T;
   const AttnGeometry& g = a.g;
   const int64_t slot_size = attn_backward_slot_size(g);
-  run_items(g.B * g.Hkv, a.slots, [&](int64_t slot, int64_t kvh) {
-    backward_kv_head<Vt>(a, a.scratch + slot * slot_size, kvh / g.Hkv, kvh % g.Hkv);
+  run_items(g.B * g.Hkv * a.parts, a.slots, [&](int64_t slot, int64_t item) {
+    const int64_t kvh = item / a.parts;
+    backward_kv_head<Vt>(a, a.scratch + slot * slot_size, kvh / g.Hkv, kvh % g.Hkv, item % a.parts);
+  });
+  if (a.parts == 1) return;
+  // dQ = the sum of the parts' contributions, in part order (the same for any thread count).
+  const int64_t rows = g.B * g.Hq * g.Tq, part_stride = rows * g.Dpad;
+  parallel_for(0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, a.parts * g.Dpad)), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      T* out = a.dq + row * g.D;
+      std::copy(a.dq_parts + row * g.Dpad, a.dq_parts + row * g.Dpad + g.D, out);
+      for (int64_t p = 1; p < a.parts; ++p) {
+        const T* src = a.dq_parts + p * part_stride + row * g.Dpad;
+        for (int64_t d = 0; d < g.D; ++d) out[d] += src[d];
+      }
+    }
   });
 }
 

@@ -3,6 +3,7 @@
 // attention_{generic,avx2,avx512}.cpp files, which each instantiate cpu/attention_impl.h.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace pyllm::cpu {
@@ -73,6 +74,10 @@ struct AttnBackwardArgs {
   T* dmask;      // (B, Hq, Tq, Tk) contiguous or null: the gradient of the scores, for a float mask
   T* scratch;    // slots * attn_backward_slot_size(g)
   int64_t slots;
+  // parts > 1 splits each kv head's key blocks into that many strided sets, one work item each; part p
+  // then adds its dQ contribution into dq_parts (parts, B, Hq, Tq, Dpad), summed into dq at the end.
+  int64_t parts;
+  T* dq_parts;
 };
 
 // Per-worker scratch in elements (every region a multiple of kAttnPad elements, so all stay 64-byte
@@ -87,6 +92,14 @@ inline int64_t attn_forward_slot_size(const AttnGeometry& g) {
 inline int64_t attn_backward_slot_size(const AttnGeometry& g) {
   return g.Tkpad * (g.D + g.Dv + 2 * g.Dpad + g.Dvpad) + g.Tq * (2 * g.Dpad + g.Dvpad) +
          attn_round_up(g.Tq, kAttnPad) + 3 * kAttnBr * kAttnBc;
+}
+
+// Work items per kv head: enough for 8 workers when there are fewer than 8 kv heads, at most one per
+// block of the split dimension. It depends on the shapes only, never on the thread count, so results
+// are the same for any number of threads; 8 bounds backward's dq_parts at 8 times the size of dq.
+inline int64_t attn_parts(int64_t kv_heads, int64_t blocks) {
+  if (kv_heads <= 0) return 1;
+  return std::max<int64_t>(1, std::min(blocks, (8 + kv_heads - 1) / kv_heads));
 }
 
 namespace attention_generic {
