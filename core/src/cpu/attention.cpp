@@ -67,14 +67,6 @@ Tensor scratch_buffer(int64_t slots, int64_t slot_size, DType dtype) {
   return ops::empty({std::max<int64_t>(1, slots * slot_size)}, dtype);
 }
 
-}  // namespace
-
-uint64_t attention_dropout_counters(int64_t B, int64_t Hq, int64_t Tq, int64_t Tk) {
-  return static_cast<uint64_t>(B * Hq * Tq * ((Tk + 3) / 4));
-}
-
-namespace {
-
 template <typename T>
 void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionConfig& cfg, const Tensor& out,
                    const Tensor& lse) {
@@ -90,7 +82,8 @@ void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Atte
   a.drop = dropout_of(cfg);
   a.out = static_cast<T*>(out.data_ptr());
   a.lse = static_cast<T*>(lse.data_ptr());
-  a.slots = slots_for(g.B * g.Hq * ((g.Tq + kAttnBr - 1) / kAttnBr));
+  a.parts = attn_parts(g.B * g.Hkv, (g.Tq + kAttnBr - 1) / kAttnBr);
+  a.slots = slots_for(g.B * g.Hkv * a.parts);
   Tensor scratch = scratch_buffer(a.slots, attn_forward_slot_size(g), q.dtype());
   a.scratch = static_cast<T*>(scratch.data_ptr());
   if constexpr (std::is_same_v<T, float>) {
@@ -124,10 +117,10 @@ void backward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
   a.dk = static_cast<T*>(dk.data_ptr());
   a.dv = static_cast<T*>(dv.data_ptr());
   a.dmask = dmask.defined() ? static_cast<T*>(dmask.data_ptr()) : nullptr;
-  a.slots = slots_for(g.B * g.Hkv * ((g.Tk + kAttnBc - 1) / kAttnBc));
+  a.parts = attn_parts(g.B * g.Hkv, (g.Tk + kAttnBc - 1) / kAttnBc);
+  a.slots = slots_for(g.B * g.Hkv * a.parts);
   Tensor scratch = scratch_buffer(a.slots, attn_backward_slot_size(g), q.dtype());
   a.scratch = static_cast<T*>(scratch.data_ptr());
-  a.parts = attn_parts(g.B * g.Hkv, (g.Tk + kAttnBc - 1) / kAttnBc);
   Tensor dq_parts = a.parts > 1 ? ops::empty({a.parts * g.B * g.Hq * g.Tq * g.Dpad}, q.dtype()) : Tensor();
   a.dq_parts = a.parts > 1 ? static_cast<T*>(dq_parts.data_ptr()) : nullptr;
   if constexpr (std::is_same_v<T, float>) {
@@ -141,6 +134,10 @@ void backward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
 }
 
 }  // namespace
+
+uint64_t attention_dropout_counters(int64_t B, int64_t Hq, int64_t Tq, int64_t Tk) {
+  return static_cast<uint64_t>(B * Hq * Tq * ((Tk + 3) / 4));
+}
 
 void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionConfig& cfg,
                        const Tensor& out, const Tensor& lse) {

@@ -285,8 +285,7 @@ void forward_impl(const AttnForwardArgs<typename Vt::T>& a) {
   using T = typename Vt::T;
   const AttnGeometry& g = a.g;
   const int64_t kv_heads = g.B * g.Hkv, group = g.Hq / g.Hkv;
-  const int64_t nqb = (g.Tq + kAttnBr - 1) / kAttnBr;
-  const int64_t parts = attn_parts(kv_heads, nqb);
+  const int64_t nqb = (g.Tq + kAttnBr - 1) / kAttnBr, parts = a.parts;
   const int64_t slot_size = attn_forward_slot_size(g);
   run_items(kv_heads * parts, a.slots, [&](int64_t slot, int64_t item) {
     const int64_t kvh = item / parts, part = item % parts;

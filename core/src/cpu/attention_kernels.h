@@ -57,6 +57,7 @@ struct AttnForwardArgs {
   T* lse;  // (B, Hq, Tq): max + log(sum of exp) of each score row; +inf for a row with no key
   T* scratch;  // slots * attn_forward_slot_size(g)
   int64_t slots;
+  int64_t parts;  // work items per kv head, each taking every parts-th query block
 };
 
 template <typename T>
