@@ -9,7 +9,5 @@ namespace pyllm::ops {
 Tensor matmul(const Tensor&, const Tensor&) { PYLLM_PENDING("matmul"); }
 Tensor bmm(const Tensor&, const Tensor&) { PYLLM_PENDING("bmm"); }
 Tensor linear(const Tensor&, const Tensor&, const Tensor&) { PYLLM_PENDING("linear"); }
-Tensor scaled_dot_product_attention(const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
-                                    std::optional<double>, double, Generator*) { PYLLM_PENDING("scaled_dot_product_attention"); }
 
 }  // namespace pyllm::ops
