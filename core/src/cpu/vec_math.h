@@ -1,5 +1,8 @@
 // Branch-free float math that GCC vectorizes (libm's expf does not vectorize without -ffast-math). Used by
 // every kernel that exponentiates: softmax, attention, sigmoid, silu, gelu, tanh, cross-entropy.
+// The functions are `static`: files compiled for AVX-512 or AVX2 include this header too, and a shared
+// (external) inline copy could be picked by the linker for the generic code, which would then fault on
+// CPUs without those instructions. Each file keeps its own copy instead.
 #pragma once
 
 #include <cmath>
@@ -10,7 +13,7 @@ namespace pyllm::cpu {
 
 // exp(x) for float, within 2 ulp over the whole range; exp(-inf) = 0, exp(x > 88.72) = inf, NaN -> NaN.
 // Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r (Cephes).
-inline float exp_fast(float x) {
+static inline float exp_fast(float x) {
   // Clamped with selects: std::fmin/fmax are library calls for GCC (NaN rules), which stop vectorization.
   // A NaN clamps to -104 here and is returned as itself at the end.
   float clamped = x > -104.0f ? x : -104.0f;
@@ -37,11 +40,11 @@ inline float exp_fast(float x) {
   return x != x ? x : result;
 }
 
-inline double exp_fast(double x) { return std::exp(x); }
+static inline double exp_fast(double x) { return std::exp(x); }
 
 // tanh(|x|) = 1 - 2 / (exp(2|x|) + 1), which cancels badly near 0, so below 0.3 the Taylor series to
 // x^9 is used instead (its truncation error there is under 2e-8).
-inline float tanh_fast(float x) {
+static inline float tanh_fast(float x) {
   float a = std::fabs(x);
   float t = 1.0f - 2.0f / (exp_fast(2.0f * a) + 1.0f);
   float a2 = a * a;
@@ -49,17 +52,17 @@ inline float tanh_fast(float x) {
   t = a < 0.3f ? series : t;
   return std::copysign(t, x);
 }
-inline double tanh_fast(double x) { return std::tanh(x); }
+static inline double tanh_fast(double x) { return std::tanh(x); }
 
-inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
-inline double sigmoid_fast(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+static inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
+static inline double sigmoid_fast(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 }  // namespace pyllm::cpu
 
 namespace pyllm::cpu {
 
 // erfc(|x|) via the Chebyshev fit of Numerical Recipes (erfcc, relative error < 1.2e-7 everywhere).
-inline float erfc_abs_fast(float x) {
+static inline float erfc_abs_fast(float x) {
   float z = std::fabs(x);
   float t = 1.0f / (1.0f + 0.5f * z);
   float poly = -0.82215223f + t * 0.17087277f;
@@ -75,7 +78,7 @@ inline float erfc_abs_fast(float x) {
 }
 
 // erf(x) = sign(x) (1 - erfc(|x|)).
-inline float erf_fast(float x) { return std::copysign(1.0f - erfc_abs_fast(x), x); }
-inline double erf_fast(double x) { return std::erf(x); }
+static inline float erf_fast(float x) { return std::copysign(1.0f - erfc_abs_fast(x), x); }
+static inline double erf_fast(double x) { return std::erf(x); }
 
 }  // namespace pyllm::cpu
