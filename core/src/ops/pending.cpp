@@ -26,9 +26,6 @@ std::vector<Tensor> split(const Tensor&, const std::vector<int64_t>&, int64_t) {
 std::vector<Tensor> chunk(const Tensor&, int64_t, int64_t) { PYLLM_PENDING("chunk"); }
 Tensor cross_entropy(const Tensor&, const Tensor&, int64_t, double, Reduction) { PYLLM_PENDING("cross_entropy"); }
 Tensor dropout(const Tensor&, double, bool, Generator*) { PYLLM_PENDING("dropout"); }
-Tensor matmul(const Tensor&, const Tensor&) { PYLLM_PENDING("matmul"); }
-Tensor bmm(const Tensor&, const Tensor&) { PYLLM_PENDING("bmm"); }
-Tensor linear(const Tensor&, const Tensor&, const Tensor&) { PYLLM_PENDING("linear"); }
 Tensor scaled_dot_product_attention(const Tensor&, const Tensor&, const Tensor&, const Tensor&, bool,
                                     std::optional<double>, double, Generator*) { PYLLM_PENDING("scaled_dot_product_attention"); }
 void adamw_step(const std::vector<Tensor>&, const std::vector<Tensor>&, const std::vector<Tensor>&,
