@@ -126,42 +126,97 @@ PYLLM_TEST(gemm_batched_distinct_products) {
 
 namespace {
 
-// One micro-kernel on packed panels, for every partial tile size and both C layouts.
+// 64-byte aligned storage (packed panels are aligned; the kernels use aligned loads on them).
+struct Aligned {
+  std::vector<float> store;
+  float* p;
+  explicit Aligned(int64_t n) : store(n + 16) {
+    p = store.data() + (16 - reinterpret_cast<uintptr_t>(store.data()) / 4 % 16) % 16;
+  }
+};
+
+// One micro-kernel for every partial tile size, A packed and in place (row-major with padded rows),
+// C row-major and column-major; nothing outside the tile may be written.
 void check_kernel(const cpu::gemm_kernels::Kernel<float>& ker) {
   std::mt19937 gen(5);
   std::normal_distribution<float> dist;
-  const int64_t kc = 37;
-  // Packed panels are 64-byte aligned (the kernels use aligned loads).
-  std::vector<float> a_store(ker.mr * kc + 16), b_store(ker.nr * kc + 16);
-  float* a = a_store.data() + (16 - reinterpret_cast<uintptr_t>(a_store.data()) / 4 % 16) % 16;
-  float* b = b_store.data() + (16 - reinterpret_cast<uintptr_t>(b_store.data()) / 4 % 16) % 16;
-  for (int64_t i = 0; i < ker.mr * kc; ++i) a[i] = dist(gen);
-  for (int64_t i = 0; i < ker.nr * kc; ++i) b[i] = dist(gen);
+  const int64_t kc = 37, lda = kc + 3;
+  Aligned packed_a(ker.mr * kc), b(ker.nr * kc);
+  std::vector<float> a_rows(ker.mr * lda);  // the same A, row-major
+  for (int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < ker.mr; ++i) a_rows[i * lda + k] = packed_a.p[k * ker.mr + i] = dist(gen);
+  for (int64_t i = 0; i < ker.nr * kc; ++i) b.p[i] = dist(gen);
   for (int mr = 1; mr <= ker.mr; ++mr)
     for (int nr = 1; nr <= ker.nr; ++nr)
-      for (bool column_major : {false, true}) {  // C row-major with padded rows, or column-major
+      for (int layout = 0; layout < 4; ++layout) {
+        const bool column_major = layout & 1, in_place = layout & 2;
         const int64_t rsc = column_major ? 1 : ker.nr + 5, csc = column_major ? ker.mr + 2 : 1;
         std::vector<float> c((ker.mr + 2) * (ker.nr + 5), 7.0f), before = c;
         const float beta = (mr + nr) % 2 ? 0.0f : -0.5f;
-        ker.run(kc, a, b, beta, c.data(), rsc, csc, mr, nr);
+        if (in_place) ker.run(kc, a_rows.data(), lda, 1, b.p, beta, c.data(), rsc, csc, mr, nr);
+        else ker.run(kc, packed_a.p, 1, ker.mr, b.p, beta, c.data(), rsc, csc, mr, nr);
         std::vector<bool> in_tile(c.size(), false);
         for (int i = 0; i < mr; ++i)
           for (int j = 0; j < nr; ++j) {
             const int64_t at = i * rsc + j * csc;
             in_tile[at] = true;
             double acc = 0;
-            for (int64_t k = 0; k < kc; ++k) acc += double(a[k * ker.mr + i]) * b[k * ker.nr + j];
+            for (int64_t k = 0; k < kc; ++k) acc += double(a_rows[i * lda + k]) * b.p[k * ker.nr + j];
             acc += beta * double(before[at]);
             EXPECT_NEAR(c[at], acc, 1e-4 * (std::fabs(acc) + 1));
           }
-        for (size_t e = 0; e < c.size(); ++e) EXPECT(in_tile[e] || c[e] == before[e]);  // nothing else written
+        for (size_t e = 0; e < c.size(); ++e) EXPECT(in_tile[e] || c[e] == before[e]);
       }
+}
+
+// A kernel's packing routines against the layout kernel.h specifies, for row-major, column-major and
+// arbitrarily strided sources whose sizes leave partial panels and partial SIMD blocks.
+void check_packing(const cpu::gemm_kernels::Kernel<float>& ker) {
+  std::mt19937 gen(11);
+  std::normal_distribution<float> dist;
+  const int64_t rows = 2 * ker.mr + 3, cols = 2 * ker.nr + 5, depth = 37;
+  const int64_t layouts[][2] = {{depth + 2, 1}, {1, rows + 1}, {3 * (depth + 1), 3}};  // (rs, cs) of A
+  for (const auto& l : layouts) {
+    std::vector<float> a(rows * depth * 3 * 3 + 64);
+    for (float& v : a) v = dist(gen);
+    const int64_t panels = (rows + ker.mr - 1) / ker.mr;
+    Aligned dst(panels * ker.mr * depth + cpu::gemm_kernels::kPackSlack);
+    ker.pack_a(rows, depth, a.data(), l[0], l[1], dst.p);
+    for (int64_t i = 0; i < panels * ker.mr; ++i)
+      for (int64_t k = 0; k < depth; ++k) {
+        const float want = i < rows ? a[i * l[0] + k * l[1]] : 0.0f;
+        EXPECT(dst.p[(i / ker.mr) * ker.mr * depth + k * ker.mr + i % ker.mr] == want);
+      }
+  }
+  const int64_t b_layouts[][2] = {{cols + 2, 1}, {1, depth + 1}, {3 * (cols + 1), 3}};  // (rs, cs) of B
+  for (const auto& l : b_layouts) {
+    std::vector<float> b(depth * cols * 3 * 3 + 64);
+    for (float& v : b) v = dist(gen);
+    const int64_t panels = (cols + ker.nr - 1) / ker.nr;
+    Aligned dst(panels * ker.nr * depth);
+    ker.pack_b(depth, cols, b.data(), l[0], l[1], -2.0f, dst.p);
+    for (int64_t j = 0; j < panels * ker.nr; ++j)
+      for (int64_t k = 0; k < depth; ++k) {
+        const float want = j < cols ? -2.0f * b[k * l[0] + j * l[1]] : 0.0f;
+        EXPECT(dst.p[(j / ker.nr) * ker.nr * depth + k * ker.nr + j % ker.nr] == want);
+      }
+  }
+}
+
+// Every kernel this CPU can run (not only the one best_isa() picks).
+std::vector<cpu::gemm_kernels::Kernel<float>> runnable_kernels() {
+  std::vector<cpu::gemm_kernels::Kernel<float>> kernels{cpu::gemm_kernels::generic_f32()};
+  if (cpu::best_isa() >= cpu::Isa::Avx2) kernels.push_back(cpu::gemm_kernels::avx2_f32());
+  if (cpu::best_isa() >= cpu::Isa::Avx512) kernels.push_back(cpu::gemm_kernels::avx512_f32());
+  return kernels;
 }
 
 }  // namespace
 
 PYLLM_TEST(gemm_micro_kernels_every_tile_size) {
-  check_kernel(cpu::gemm_kernels::generic_f32());
-  if (cpu::best_isa() >= cpu::Isa::Avx2) check_kernel(cpu::gemm_kernels::avx2_f32());
-  if (cpu::best_isa() >= cpu::Isa::Avx512) check_kernel(cpu::gemm_kernels::avx512_f32());
+  for (const auto& ker : runnable_kernels()) check_kernel(ker);
+}
+
+PYLLM_TEST(gemm_packing_layouts) {
+  for (const auto& ker : runnable_kernels()) check_packing(ker);
 }

@@ -77,7 +77,7 @@ int64_t even_block(int64_t n, int64_t max_block, int64_t unit) {
 // that consecutive buffers stay 64-byte aligned.
 template <typename T>
 int64_t a_buffer_size(const Kernel<T>& ker, int64_t M, int64_t K) {
-  return round_up(round_up(std::min(ker.mc, M), ker.mr) * std::min(ker.kc, K), 16);
+  return round_up(round_up(std::min(ker.mc, M), ker.mr) * std::min(ker.kc, K) + gemm_kernels::kPackSlack, 16);
 }
 template <typename T>
 int64_t b_buffer_size(const Kernel<T>& ker, int64_t N, int64_t K) {
@@ -109,52 +109,6 @@ template <typename T>
 T* scratch(int64_t elements) {
   thread_local Scratch s;
   return static_cast<T*>(s.get(static_cast<size_t>(std::max<int64_t>(elements, 1)) * sizeof(T)));
-}
-
-// A: (mc, kc) -> MR-row micro-panels, scaled by alpha, zero rows past mc.
-template <typename T>
-void pack_a(int mr, int64_t mc, int64_t kc, Matrix<T> A, T alpha, T* dst) {
-  for (int64_t p = 0; p < mc; p += mr, dst += mr * kc) {
-    const int rows = static_cast<int>(std::min<int64_t>(mr, mc - p));
-    const T* src = A.at(p, 0);
-    if (A.cs == 1) {  // rows are contiguous along k: read them in order
-      for (int i = 0; i < rows; ++i) {
-        const T* row = src + i * A.rs;
-        for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = alpha * row[k];
-      }
-    } else {  // columns are contiguous (a transposed A) or nothing is: read column by column
-      for (int64_t k = 0; k < kc; ++k) {
-        const T* col = src + k * A.cs;
-        for (int i = 0; i < rows; ++i) dst[k * mr + i] = alpha * col[i * A.rs];
-      }
-    }
-    if (rows < mr)
-      for (int64_t k = 0; k < kc; ++k)
-        for (int i = rows; i < mr; ++i) dst[k * mr + i] = T(0);
-  }
-}
-
-// B: (kc, nc) -> NR-column micro-panels, zero columns past nc.
-template <typename T>
-void pack_b(int nr, int64_t kc, int64_t nc, Matrix<T> B, T* dst) {
-  for (int64_t p = 0; p < nc; p += nr, dst += nr * kc) {
-    const int cols = static_cast<int>(std::min<int64_t>(nr, nc - p));
-    const T* src = B.at(0, p);
-    if (B.rs == 1 && B.cs != 1) {  // columns are contiguous along k (a transposed B, e.g. a weight)
-      for (int j = 0; j < cols; ++j) {
-        const T* col = src + j * B.cs;
-        for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = col[k];
-      }
-    } else {
-      for (int64_t k = 0; k < kc; ++k) {
-        const T* row = src + k * B.rs;
-        for (int j = 0; j < cols; ++j) dst[k * nr + j] = row[j * B.cs];
-      }
-    }
-    if (cols < nr)
-      for (int64_t k = 0; k < kc; ++k)
-        for (int j = cols; j < nr; ++j) dst[k * nr + j] = T(0);
-  }
 }
 
 // C = beta * C, for products with nothing to add (K == 0 or alpha == 0).
@@ -234,17 +188,24 @@ void serial_product(const Kernel<T>& ker, const Product<T>& p, T* abuf, T* bbuf)
     const int64_t nc = std::min(NC, p.N - jc);
     for (int64_t pc = 0; pc < p.K; pc += KC) {
       const int64_t kc = std::min(KC, p.K - pc);
-      pack_b(ker.nr, kc, nc, Matrix<T>{p.B.at(pc, jc), p.B.rs, p.B.cs}, bbuf);
+      ker.pack_b(kc, nc, p.B.at(pc, jc), p.B.rs, p.B.cs, p.alpha, bbuf);
       const T beta = pc == 0 ? p.beta : T(1);
       for (int64_t ic = 0; ic < p.M; ic += MC) {
         const int64_t mc = std::min(MC, p.M - ic);
-        pack_a(ker.mr, mc, kc, Matrix<T>{p.A.at(ic, pc), p.A.rs, p.A.cs}, p.alpha, abuf);
+        // Packing A pays off when its micro-panels meet several B micro-panels; against a single one
+        // each A element is read once, and the kernel reads it in place.
+        const T* a = p.A.at(ic, pc);
+        int64_t a_rs = p.A.rs, a_cs = p.A.cs, a_panel = ker.mr * p.A.rs;
+        if (nc > ker.nr) {
+          ker.pack_a(mc, kc, a, p.A.rs, p.A.cs, abuf);
+          a = abuf, a_rs = 1, a_cs = ker.mr, a_panel = ker.mr * kc;
+        }
         for (int64_t jr = 0; jr < nc; jr += ker.nr) {
           const int nr = static_cast<int>(std::min<int64_t>(ker.nr, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += ker.mr) {
             const int mr = static_cast<int>(std::min<int64_t>(ker.mr, mc - ir));
-            ker.run(kc, abuf + ir * kc, bbuf + jr * kc, beta, p.C + (ic + ir) * p.rsc + (jc + jr) * p.csc, p.rsc,
-                    p.csc, mr, nr);
+            ker.run(kc, a + ir / ker.mr * a_panel, a_rs, a_cs, bbuf + jr * kc, beta,
+                    p.C + (ic + ir) * p.rsc + (jc + jr) * p.csc, p.rsc, p.csc, mr, nr);
           }
         }
       }
