@@ -120,6 +120,18 @@ def test_matmul_parity_sliced_and_expanded_inputs(rng):
     assert_close(leaf.grad, tleaf.grad)
 
 
+@pytest.mark.parametrize("a_shape,b_shape", [((2, 1, 3, 4), (5, 4, 6)), ((6, 3, 40), (40, 5)), ((7, 33), (33,))])
+def test_matmul_parity_expanded_output_gradient(rng, a_shape, b_shape):
+    """.sum() hands backward a gradient expanded from one element (all strides 0)."""
+    a, ta = random_pair(rng, a_shape, requires_grad=True)
+    b, tb = random_pair(rng, b_shape, requires_grad=True)
+    (a @ b).sum().backward()
+    (ta @ tb).sum().backward()
+    terms_out, terms_a, terms_b = summed_terms(a_shape, b_shape)
+    assert_close(a.grad, ta.grad, atol=atol_for(terms_a))
+    assert_close(b.grad, tb.grad, atol=atol_for(terms_b))
+
+
 def test_matmul_operator_and_method(rng):
     (a, ta), (b, tb) = random_pair(rng, (5, 7)), random_pair(rng, (7, 3))
     assert_close(a @ b, ta @ tb)

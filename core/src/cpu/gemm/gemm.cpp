@@ -1,15 +1,16 @@
 // The blocked GEMM driver (GotoBLAS/BLIS structure) around the micro-kernels of kernel.h:
 //
-//   for jc in N by NC:                     B block (KC, NC) packed once, read from L3
+//   for jc in N by NC:
 //     for pc in K by KC:
-//       pack B[pc:pc+kc, jc:jc+nc]
-//       for ic in M by MC:                 A block (MC, KC) packed, kept in L2
-//         pack alpha * A[ic:ic+mc, pc:pc+kc]
-//         for jr in nc by NR:              B micro-panel (KC, NR) kept in L1
-//           for ir in mc by MR:            micro-kernel: (MR, NR) tile of C in registers
+//       pack alpha * B[pc:pc+kc, jc:jc+nc]   B block (KC, NC), read from L3
+//       for ic in M by MC:
+//         pack A[ic:ic+mc, pc:pc+kc]         A block (MC, KC), kept in L2
+//         for jr in nc by NR:                B micro-panel (KC, NR), from L1/L2
+//           for ir in mc by MR:              micro-kernel: an (MR, NR) tile of C in registers
 //
 // Packing reads any strides, so transposed and strided operands cost no copy beyond the packing every
-// GEMM does anyway. The first K block applies beta, later ones accumulate. Threads each take a
+// GEMM does anyway (the kernels pack the common layouts with SIMD transposes). The first K block applies
+// beta, later ones accumulate. Blocks are split evenly (K = 768 runs as 2 x 384, not 512 + 256). Threads each take a
 // rectangle of C (split along M or N in whole micro-tiles) and run the serial algorithm on it with their
 // own packing buffers: no barriers, and packing the shared operand twice costs under 1% at the sizes
 // where threading pays. Products with one row or one column go to a matrix-vector loop instead, which
@@ -213,8 +214,8 @@ void serial_product(const Kernel<T>& ker, const Product<T>& p, T* abuf, T* bbuf)
   }
 }
 
-// Below this many multiply-adds per thread, starting threads costs more than it saves.
-constexpr int64_t kMinWorkPerThread = int64_t(1) << 18;
+// Below this many multiply-adds per thread (about 10 us of work), waking threads costs more than it saves.
+constexpr int64_t kMinWorkPerThread = int64_t(1) << 20;
 
 int threads_for(int64_t work) {
 #ifdef _OPENMP
