@@ -195,7 +195,7 @@ void pack_b(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, floa
 namespace pyllm::cpu::gemm_kernels {
 
 Kernel<float> avx2_f32() {
-  return {gemm_avx2::kMR,          gemm_avx2::kNR,     6 * 24, 256, 4096, &gemm_avx2::micro_kernel,
+  return {gemm_avx2::kMR,          gemm_avx2::kNR,     6 * 28, 768, 3072, &gemm_avx2::micro_kernel,
           &gemm_avx2::pack_a, &gemm_avx2::pack_b};
 }
 

@@ -197,7 +197,7 @@ void pack_b(int64_t kc, int64_t nc, const float* b, int64_t rs, int64_t cs, floa
 namespace pyllm::cpu::gemm_kernels {
 
 Kernel<float> avx512_f32() {
-  return {gemm_avx512::kMR,          gemm_avx512::kNR,     14 * 12, 512, 4096, &gemm_avx512::micro_kernel,
+  return {gemm_avx512::kMR,          gemm_avx512::kNR,     14 * 12, 768, 3072, &gemm_avx512::micro_kernel,
           &gemm_avx512::pack_a, &gemm_avx512::pack_b};
 }
 
