@@ -1,24 +1,36 @@
 """fp32 matrix products: pyllm vs NumPy (OpenBLAS) vs PyTorch, side by side in one process.
 
-    PYTHONPATH=. python bench/bench_matmul.py [--reps N] [--only SUBSTRING]
+    PYTHONPATH=. python bench/bench_matmul.py [--threads N] [--reps N] [--only SUBSTRING]
 
 Each case times the three libraries in turn, call after call (the order rotates every repetition), so
 that load from other processes on a shared machine hits all of them alike; it prints the median time
 of each, GFLOP/s (2*M*N*K per product) and pyllm's speed as a ratio of the others' (> 1: pyllm faster).
-All three use every core (their default thread counts are printed).
+All three use every core (their default thread counts are printed), or --threads N each.
 
 OpenBLAS reads OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE when it is loaded; some machines set them to
 values that slow NumPy's matmul down (a smaller kernel, a wrong cache size). This script removes both
 from the environment before NumPy is imported (pyllm and torch import it too), and says whether they
 were set, so that NumPy is measured at its best.
 """
+import argparse
 import os
 import sys
+import time
 
 REMOVED = {name: os.environ.pop(name) for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if name in os.environ}
 
-import argparse  # noqa: E402
-import time  # noqa: E402
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=0, help="threads for each library (default: all cores)")
+    parser.add_argument("--reps", type=int, default=0, help="repetitions per case (default: per case)")
+    parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+if ARGS.threads:  # OpenBLAS sizes its thread pool when it is loaded
+    os.environ["OPENBLAS_NUM_THREADS"] = str(ARGS.threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -97,11 +109,10 @@ def run_case(fns, reps):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=0, help="repetitions per case (default: per case)")
-    parser.add_argument("--only", default="", help="run the cases whose name contains this")
-    args = parser.parse_args()
-
+    args = ARGS
+    if args.threads:
+        pyllm.set_num_threads(args.threads)
+        torch.set_num_threads(args.threads)
     print("OPENBLAS env:", ", ".join(f"{k}={v} (removed)" for k, v in REMOVED.items()) or
           "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE not set")
     print(f"threads: pyllm {pyllm.get_num_threads()}, torch {torch.get_num_threads()}, "
