@@ -18,6 +18,7 @@
 #include "cpu/gemm/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <new>
 #include <utility>
@@ -283,15 +284,16 @@ void batched(int64_t batch, const Product<T>& p, int64_t bsa, int64_t bsb, int64
   const int64_t work = p.M * p.N * std::max<int64_t>(p.K, 1);
   const int nt = threads_for(work * batch);
   // Whole products per thread when they share out evenly (or are many); otherwise each one in parallel.
+  // Products are dealt one at a time, so a thread slowed by other load on its core takes fewer.
   if (nt > 1 && (batch % nt == 0 || batch >= 4 * nt)) {
     const Kernel<T>& ker = kernel<T>();
     const int64_t asz = a_buffer_size(ker, p.M, p.K), bsz = b_buffer_size(ker, p.N, p.K);
     T* buffers = scratch<T>((asz + bsz) * nt);
+    std::atomic<int64_t> next{0};
     parallel_for(0, nt, 1, [&](int64_t b, int64_t e) {
       for (int64_t t = b; t < e; ++t) {
-        auto [first, last] = part_range(batch, 1, nt, t);
         T* abuf = buffers + t * (asz + bsz);
-        for (int64_t i = first; i < last; ++i) serial_product(ker, nth(i), abuf, abuf + asz);
+        for (int64_t i = next++; i < batch; i = next++) serial_product(ker, nth(i), abuf, abuf + asz);
       }
     });
     return;
