@@ -69,9 +69,9 @@ Tensor transposed_times(const Tensor& x, const Tensor& y, const Shape& shape, co
 }
 
 // The product with torch.matmul's handling of 1-D operands, recorded as `node`. a and b are validated.
-Tensor matmul_impl(const char* node, const Tensor& a, const Tensor& b) {
+Tensor matmul_impl(const char* op, const char* node, const Tensor& a, const Tensor& b) {
   const Tensor am = as_left_matrix(a.detach()), bm = as_right_matrix(b.detach());
-  const Shape batch = broadcast_shapes(batch_of(am), batch_of(bm), node);
+  const Shape batch = broadcast_shapes(batch_of(am), batch_of(bm), op);
   const Tensor full = product(am, bm, batch);
   // Drop the unit dims that 1-D operands got.
   Shape shape = batch;
@@ -82,18 +82,18 @@ Tensor matmul_impl(const char* node, const Tensor& a, const Tensor& b) {
     const bool ra = a.requires_grad(), rb = b.requires_grad();
     SavedTensor sa(rb ? a : Tensor()), sb(ra ? b : Tensor());
     autograd::record(node, {a, b}, {out}, [sa, sb, ra, rb, batch, a_shape = a.shape(), b_shape = b.shape(),
-                                           a_vec = a.dim() == 1, b_vec = b.dim() == 1, node](std::vector<Tensor>& g) {
+                                           a_vec = a.dim() == 1, b_vec = b.dim() == 1, op](std::vector<Tensor>& g) {
       Tensor gm = g[0];
       if (b_vec) gm = unsqueeze(gm, gm.dim());
       if (a_vec) gm = unsqueeze(gm, gm.dim() - 1);
       Tensor ga, gb;
       if (ra) {
-        const Tensor bm = as_right_matrix(sb.unpack(node));
+        const Tensor bm = as_right_matrix(sb.unpack(op));
         const Shape am_shape = a_vec ? Shape{1, a_shape[0]} : a_shape;
         ga = view(times_transposed(gm, bm, am_shape, batch), a_shape);  // dC @ B^T
       }
       if (rb) {
-        const Tensor am = as_left_matrix(sa.unpack(node));
+        const Tensor am = as_left_matrix(sa.unpack(op));
         const Shape bm_shape = b_vec ? Shape{b_shape[0], 1} : b_shape;
         gb = view(transposed_times(am, gm, bm_shape, batch), b_shape);  // A^T @ dC
       }
@@ -122,7 +122,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                 "matmul: " << shape_str(a.shape()) << " @ " << shape_str(b.shape()) << ": batch dimensions "
                            << shape_str(ba) << " and " << shape_str(bb) << " do not broadcast");
   }
-  return matmul_impl("MatmulBackward", a, b);
+  return matmul_impl("matmul", "MatmulBackward", a, b);
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
@@ -135,7 +135,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   PYLLM_CHECK(a.size(2) == b.size(1), ValueError,
               "bmm: " << shape_str(a.shape()) << " @ " << shape_str(b.shape()) << ": inner dimensions "
                       << a.size(2) << " and " << b.size(1) << " differ");
-  return matmul_impl("BmmBackward", a, b);
+  return matmul_impl("bmm", "BmmBackward", a, b);
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
