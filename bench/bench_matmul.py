@@ -2,9 +2,12 @@
 
     PYTHONPATH=. python bench/bench_matmul.py [--threads N] [--reps N] [--only SUBSTRING]
 
-Each case times the three libraries in turn, call after call (the order rotates every repetition), so
-that load from other processes on a shared machine hits all of them alike; it prints the median time
-of each, GFLOP/s (2*M*N*K per product) and pyllm's speed as a ratio of the others' (> 1: pyllm faster),
+Each case times the three libraries in turn, in short bursts (the order rotates every repetition), so
+that load from other processes on a shared machine hits all of them alike. A burst is one untimed call
+that wakes the library's thread pool (on this VM a core left idle for 30 ms takes milliseconds to wake:
+an empty 2-thread OpenMP region then lasts ~6 ms) and BURST timed calls back to back, as in a training
+loop; after a burst the script pauses until the library's spinning threads have gone idle, so that no
+call competes with another library's threads. It prints the median time of each, GFLOP/s (2*M*N*K per product) and pyllm's speed as a ratio of the others' (> 1: pyllm faster),
 from the medians and, in the last column, from the fastest calls (the least disturbed by other load).
 All three use every core (their default thread counts are printed), or --threads N each.
 
@@ -24,7 +27,7 @@ REMOVED = {name: os.environ.pop(name) for name in ("OPENBLAS_CORETYPE", "OPENBLA
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=0, help="threads for each library (default: all cores)")
-    parser.add_argument("--reps", type=int, default=0, help="repetitions per case (default: per case)")
+    parser.add_argument("--reps", type=int, default=0, help="bursts per library and case (default: per case)")
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
     return parser.parse_args()
 
@@ -39,9 +42,11 @@ import torch  # noqa: E402
 import pyllm  # noqa: E402
 import pyllm.nn.functional as F  # noqa: E402
 
-# Between timed calls: lets the previous library's spinning worker threads go idle before the next
-# library's call starts, so no call pays for another's threads.
-PAUSE_S = 0.01
+# Pause after each library's burst: after a call OpenBLAS's threads keep spinning for about 0.1 s
+# (measured: 0.07-0.1 s of CPU burnt during a sleep that follows a NumPy matmul), PyTorch's for about
+# 10 ms, pyllm's (libgomp) for well under 1 ms.
+PAUSE_AFTER_S = {"numpy": 0.25, "torch": 0.03, "pyllm": 0.03}
+BURST = 2
 
 
 def stored_transposed(x):
@@ -81,15 +86,15 @@ def case_linear(rows, k, n, rng=None):
 
 
 CASES = [
-    ("4096x768x3072 (M x K x N)", lambda rng: case_matmul(4096, 768, 3072, rng=rng), 15),
-    ("4096x3072x768", lambda rng: case_matmul(4096, 3072, 768, rng=rng), 15),
-    ("1024x1024x1024", lambda rng: case_matmul(1024, 1024, 1024, rng=rng), 31),
-    ("4096x768x3072 A^T", lambda rng: case_matmul(4096, 768, 3072, a_t=True, rng=rng), 11),
-    ("4096x768x3072 B^T", lambda rng: case_matmul(4096, 768, 3072, b_t=True, rng=rng), 11),
-    ("1024x1024x1024 A^T B^T", lambda rng: case_matmul(1024, 1024, 1024, a_t=True, b_t=True, rng=rng), 31),
-    ("batched 48x(256x64 @ 64x256)", lambda rng: case_matmul(256, 64, 256, batch=48, rng=rng), 51),
-    ("batched 48x(256x256 @ 256x64)", lambda rng: case_matmul(256, 256, 64, batch=48, rng=rng), 51),
-    ("linear 4096x768 -> 3072 +bias", lambda rng: case_linear(4096, 768, 3072, rng=rng), 15),
+    ("4096x768x3072 (M x K x N)", lambda rng: case_matmul(4096, 768, 3072, rng=rng), 8),
+    ("4096x3072x768", lambda rng: case_matmul(4096, 3072, 768, rng=rng), 8),
+    ("1024x1024x1024", lambda rng: case_matmul(1024, 1024, 1024, rng=rng), 15),
+    ("4096x768x3072 A^T", lambda rng: case_matmul(4096, 768, 3072, a_t=True, rng=rng), 6),
+    ("4096x768x3072 B^T", lambda rng: case_matmul(4096, 768, 3072, b_t=True, rng=rng), 6),
+    ("1024x1024x1024 A^T B^T", lambda rng: case_matmul(1024, 1024, 1024, a_t=True, b_t=True, rng=rng), 15),
+    ("batched 48x(256x64 @ 64x256)", lambda rng: case_matmul(256, 64, 256, batch=48, rng=rng), 25),
+    ("batched 48x(256x256 @ 256x64)", lambda rng: case_matmul(256, 256, 64, batch=48, rng=rng), 25),
+    ("linear 4096x768 -> 3072 +bias", lambda rng: case_linear(4096, 768, 3072, rng=rng), 8),
 ]
 
 
@@ -102,10 +107,12 @@ def run_case(fns, reps):
     for rep in range(reps):
         order = names[rep % len(names):] + names[:rep % len(names)]
         for name in order:
-            time.sleep(PAUSE_S)
-            t0 = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - t0)
+            fns[name]()  # wakes the thread pool
+            for _ in range(BURST):
+                t0 = time.perf_counter()
+                fns[name]()
+                times[name].append(time.perf_counter() - t0)
+            time.sleep(PAUSE_AFTER_S[name])
     return ({name: float(np.median(t)) for name, t in times.items()},
             {name: float(np.min(t)) for name, t in times.items()})
 
