@@ -170,7 +170,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     const bool rx = x.requires_grad(), rw = weight.requires_grad(), rb = bias.defined() && bias.requires_grad();
     SavedTensor sx(rw ? x : Tensor()), sw(rx ? weight : Tensor());
     autograd::record("LinearBackward", {x, weight, bias}, {out},
-                     [sx, sw, rx, rw, rb, batch, x_shape = x.shape(), w_shape = weight.shape()](std::vector<Tensor>& g) {
+                     [sx, sw, rx, rw, rb, batch, x_shape = x.shape(),
+                      w_shape = weight.shape()](std::vector<Tensor>& g) {
       const Tensor gm = x_shape.size() == 1 ? unsqueeze(g[0], 0) : g[0];  // (*batch, M, out)
       Tensor gx, gw, gb;
       if (rx) {
