@@ -51,7 +51,7 @@ def test_mlp_trains_like_pytorch(rng):
     losses = _train(mlp_forward, ours, theirs, batches, steps=8)
     for a, b in losses:
         assert a == pytest.approx(b, rel=1e-4)
-    assert losses[-1][0] < losses[0][0]
+    assert losses[4][0] < losses[0][0]  # the same batch, four updates later
     for name in ours:
         assert_close(ours[name], theirs[name], rtol=1e-4, atol=1e-5)
 
@@ -102,6 +102,11 @@ def test_one_block_transformer_trains_like_pytorch(rng):
     losses = _train(gpt_block_forward, ours, theirs, batches, steps=6)
     for a, b in losses:
         assert a == pytest.approx(b, rel=2e-4)
-    assert losses[-1][0] < losses[0][0]
+    assert losses[3][0] < losses[0][0]  # the same batch, three updates later
     for name in ours:
-        assert_close(ours[name], theirs[name], rtol=1e-3, atol=2e-5)
+        a, b = ours[name].detach().numpy(), theirs[name].detach().numpy()
+        if name == "c_attn.bias":
+            # The key bias adds q·b_k to every score of a row, which softmax ignores: its exact gradient is
+            # zero, so both libraries hold rounding noise that Adam scales up to ±lr. Compare q and v parts.
+            a, b = np.delete(a, np.s_[C:2 * C]), np.delete(b, np.s_[C:2 * C])
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=2e-5, err_msg=name)
