@@ -1,10 +1,6 @@
 """scaled_dot_product_attention: the fused CPU kernel against torch.nn.functional.scaled_dot_product_attention
 (forward and dq, dk, dv), every SIMD path, float64 gradcheck, masks, grouped-query and cross attention,
 strided inputs, fully masked rows, dropout, and the errors."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -12,7 +8,7 @@ import torch
 import pyllm
 import pyllm.nn.functional as F
 from pyllm.autograd import gradcheck
-from util import assert_close
+from util import assert_close, run_under_isa
 
 OP = "scaled_dot_product_attention"
 # float32 sums over up to 129 keys and 72 features, computed in another order than PyTorch's.
@@ -395,12 +391,8 @@ def run_reference_cases(seed):
 
 @pytest.mark.parametrize("isa", ["generic", "avx2"])
 def test_each_instruction_set(isa, rng):
-    seed = int(rng.integers(2**31))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYLLM_ISA=isa, PYTHONPATH=os.pathsep.join([root, os.path.join(root, "tests")]))
-    code = f"import test_attention as t; t.run_reference_cases({seed})"
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"PYLLM_ISA={isa} seed {seed}:\n{result.stdout}\n{result.stderr}"
+    seed = int(rng.integers(2**31))  # printed in the failure as part of the script
+    run_under_isa(isa, f"import test_attention as t; t.run_reference_cases({seed}); print('ok')")
 
 
 def test_reference_cases_on_the_best_instruction_set(rng):

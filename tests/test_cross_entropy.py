@@ -1,10 +1,6 @@
 """cross_entropy fused with log_softmax: torch parity for (N, C), (C) with a 0-d target and (N, C, d1, ...),
 every reduction, int32/int64 targets, ignore_index, label smoothing (and its interaction with ignored
 samples), all-ignored batches, errors, float64 gradcheck, and every SIMD path."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -13,7 +9,7 @@ import torch.nn.functional as TF
 import pyllm
 import pyllm.nn.functional as F
 from pyllm.autograd import gradcheck
-from util import assert_close, random_pair
+from util import assert_close, random_pair, run_under_isa
 
 CASES = [((1, 1), (1,)), ((3, 5), (3,)), ((17, 129), (17,)), ((129, 3), (129,)), ((5,), ()), ((129,), ()),
          ((2, 7, 3), (2, 3)), ((3, 17, 2, 5), (3, 2, 5)), ((2, 3, 129), (2, 129)), ((1, 4, 1, 1), (1, 1, 1))]
@@ -163,6 +159,4 @@ print("ok")
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 def test_every_simd_path_matches_torch(isa):
-    run = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], env=dict(os.environ, PYLLM_ISA=isa),
-                         capture_output=True, text=True)
-    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+    run_under_isa(isa, _ISA_SCRIPT)

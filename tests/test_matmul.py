@@ -1,10 +1,6 @@
 """matmul, bmm and linear: forward and backward parity with PyTorch (torch.matmul's 1-D promotion and
 batch broadcasting, odd sizes that leave partial register tiles and cache blocks, transposed, sliced and
 expanded inputs), float64 gradcheck, every SIMD path, thread-count independence, and error messages."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -12,7 +8,7 @@ import torch
 import pyllm
 import pyllm.nn.functional as F
 from pyllm.autograd import gradcheck
-from util import assert_close, pair, random_pair
+from util import assert_close, random_pair, run_under_isa
 
 
 def atol_for(terms):
@@ -29,16 +25,22 @@ def summed_terms(a_shape, b_shape):
     return K, N * batch // max(1, int(np.prod(am[:-2]))), M * batch // max(1, int(np.prod(bm[:-2])))
 
 
-def check_product(rng, op, top, a, ta, b, tb):
-    """Forward and backward of op(a, b) against top(ta, tb) with a fresh random output gradient."""
-    out, tout = op(a, b), top(ta, tb)
-    terms_out, terms_a, terms_b = summed_terms(tuple(ta.shape), tuple(tb.shape))
-    assert_close(out, tout, atol=atol_for(terms_out))
+def check_forward_backward(rng, out, tout, out_atol, leaves):
+    """out against tout, then the gradients of a fresh random output gradient: each (leaf, torch leaf,
+    atol) in leaves."""
+    assert_close(out, tout, atol=out_atol)
     g, tg = random_pair(rng, tuple(tout.shape))
     out.backward(g)
     tout.backward(tg)
-    assert_close(a.grad, ta.grad, atol=atol_for(terms_a))
-    assert_close(b.grad, tb.grad, atol=atol_for(terms_b))
+    for leaf, tleaf, atol in leaves:
+        assert_close(leaf.grad, tleaf.grad, atol=atol)
+
+
+def check_product(rng, op, top, a, ta, b, tb):
+    """Forward and backward of op(a, b) against top(ta, tb)."""
+    terms_out, terms_a, terms_b = summed_terms(tuple(ta.shape), tuple(tb.shape))
+    check_forward_backward(rng, op(a, b), top(ta, tb), atol_for(terms_out),
+                           [(a, ta, atol_for(terms_a)), (b, tb, atol_for(terms_b))])
 
 
 MATMUL_SHAPES = [
@@ -112,12 +114,7 @@ def test_matmul_parity_sliced_and_expanded_inputs(rng):
     assert_close(pyllm.tensor(base[1]).transpose(0, 1) @ column, torch.from_numpy(base[1].T @ base[0, :, 2:3]))
     leaf, tleaf = random_pair(rng, (14, 6), requires_grad=True)
     # An expanded operand that requires grad: its gradient sums over the expanded batch.
-    out, tout = a @ leaf.expand(4, 14, 6), ta @ tleaf.expand(4, 14, 6)
-    assert_close(out, tout)
-    g, tg = random_pair(rng, (4, 4, 6))
-    out.backward(g)
-    tout.backward(tg)
-    assert_close(leaf.grad, tleaf.grad)
+    check_forward_backward(rng, a @ leaf.expand(4, 14, 6), ta @ tleaf.expand(4, 14, 6), None, [(leaf, tleaf, None)])
 
 
 @pytest.mark.parametrize("a_shape,b_shape", [((2, 1, 3, 4), (5, 4, 6)), ((6, 3, 40), (40, 5)), ((7, 33), (33,))])
@@ -169,44 +166,29 @@ def test_linear_parity(rng, x_shape, with_bias):
     x, tx = random_pair(rng, x_shape, requires_grad=True)
     w, tw = random_pair(rng, (7, 5), requires_grad=True)
     b, tb = random_pair(rng, (7,), requires_grad=True) if with_bias else (None, None)
-    out, tout = F.linear(x, w, b), torch.nn.functional.linear(tx, tw, tb)
-    assert_close(out, tout)
-    g, tg = random_pair(rng, tuple(tout.shape))
-    out.backward(g)
-    tout.backward(tg)
-    assert_close(x.grad, tx.grad)
-    assert_close(w.grad, tw.grad, atol=atol_for(max(1, int(np.prod(x_shape[:-1])))))
-    if with_bias:
-        assert_close(b.grad, tb.grad, atol=atol_for(max(1, int(np.prod(x_shape[:-1])))))
+    atol = atol_for(max(1, int(np.prod(x_shape[:-1]))))
+    check_forward_backward(rng, F.linear(x, w, b), torch.nn.functional.linear(tx, tw, tb), None,
+                           [(x, tx, None), (w, tw, atol)] + ([(b, tb, atol)] if with_bias else []))
+
+
+def check_linear(rng, x_shape, out_features, x_t=False, w_t=False):
+    """Forward and backward of F.linear with a bias against PyTorch, x and the weight optionally stored
+    transposed; each tolerance grows with the number of terms its elements sum."""
+    in_features, rows = x_shape[-1], int(np.prod(x_shape[:-1]))
+    x, tx = random_pair(rng, x_shape, requires_grad=True, noncontiguous=x_t)
+    w, tw = random_pair(rng, (out_features, in_features), requires_grad=True, noncontiguous=w_t)
+    b, tb = random_pair(rng, (out_features,), requires_grad=True)
+    check_forward_backward(rng, F.linear(x, w, b), torch.nn.functional.linear(tx, tw, tb), atol_for(in_features),
+                           [(x, tx, atol_for(out_features)), (w, tw, atol_for(rows)), (b, tb, atol_for(rows))])
 
 
 @pytest.mark.parametrize("x_t,w_t", [(True, False), (False, True), (True, True)])
 def test_linear_parity_transposed_inputs(rng, x_t, w_t):
-    x, tx = random_pair(rng, (4, 33, 129), requires_grad=True, noncontiguous=x_t)
-    w, tw = random_pair(rng, (65, 129), requires_grad=True, noncontiguous=w_t)
-    b, tb = random_pair(rng, (65,), requires_grad=True)
-    out, tout = F.linear(x, w, b), torch.nn.functional.linear(tx, tw, tb)
-    assert_close(out, tout, atol=atol_for(129))
-    g, tg = random_pair(rng, tuple(tout.shape))
-    out.backward(g)
-    tout.backward(tg)
-    assert_close(x.grad, tx.grad, atol=atol_for(65))
-    assert_close(w.grad, tw.grad, atol=atol_for(132))
-    assert_close(b.grad, tb.grad, atol=atol_for(132))
+    check_linear(rng, (4, 33, 129), 65, x_t, w_t)
 
 
 def test_linear_parity_llm_layer(rng):
-    x, tx = random_pair(rng, (2, 64, 768), requires_grad=True)
-    w, tw = random_pair(rng, (1000, 768), requires_grad=True)
-    b, tb = random_pair(rng, (1000,), requires_grad=True)
-    out, tout = F.linear(x, w, b), torch.nn.functional.linear(tx, tw, tb)
-    assert_close(out, tout, atol=atol_for(768))
-    g, tg = random_pair(rng, tuple(tout.shape))
-    out.backward(g)
-    tout.backward(tg)
-    assert_close(x.grad, tx.grad, atol=atol_for(1000))
-    assert_close(w.grad, tw.grad, atol=atol_for(128))
-    assert_close(b.grad, tb.grad, atol=atol_for(128))
+    check_linear(rng, (2, 64, 768), 1000)
 
 
 def test_linear_parity_in_no_grad(rng):
@@ -243,11 +225,8 @@ def test_linear_gradcheck(rng, x_shape):
 @pytest.mark.parametrize("isa", ["generic", "avx2"])
 def test_every_isa_path(isa):
     """The parity tests again in a fresh process whose kernels are forced down to `isa`."""
-    env = dict(os.environ, PYLLM_ISA=isa)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__,
-                             "-k", "parity"], env=env, capture_output=True, text=True, cwd=os.getcwd())
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert " passed" in result.stdout
+    args = ["-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "parity"]
+    run_under_isa(isa, f"import sys, pytest; sys.exit(pytest.main({args!r}))", expect=r"\d+ passed\b.*")
 
 
 def test_matmul_errors(rng):

@@ -4,10 +4,6 @@ float64 gradcheck, errors, and every SIMD path.
 
 The parity tests run torch in float64 on the same float32 data: torch's float32 kernel is itself off by
 ~1e-4 in places (e.g. gradients of a one-element normalized shape, whose true value is 0)."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -16,7 +12,7 @@ import torch.nn.functional as TF
 import pyllm
 import pyllm.nn.functional as F
 from pyllm.autograd import gradcheck
-from util import assert_close, random_pair
+from util import assert_close, random_pair, run_under_isa
 
 SHAPES = [((1,), (1,)), ((3,), (3,)), ((4, 17), (17,)), ((2, 3, 129), (129,)), ((5, 3, 17), (3, 17)),
           ((129, 1), (1,)), ((2, 2, 3, 5), (2, 3, 5))]
@@ -194,6 +190,4 @@ print("ok")
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 def test_every_simd_path_matches_torch(isa):
-    run = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], env=dict(os.environ, PYLLM_ISA=isa),
-                         capture_output=True, text=True)
-    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+    run_under_isa(isa, _ISA_SCRIPT)

@@ -1,9 +1,5 @@
 """softmax and log_softmax: torch parity (forward and fused backward) over every dim, stability, errors,
 float64 gradcheck, and every SIMD path (PYLLM_ISA)."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -11,7 +7,7 @@ import torch
 import pyllm
 import pyllm.nn.functional as F
 from pyllm.autograd import gradcheck
-from util import assert_close, random_pair, pair
+from util import assert_close, random_pair, pair, run_under_isa
 
 OPS = [(F.softmax, torch.softmax), (F.log_softmax, torch.log_softmax)]
 SHAPES_DIMS = [((1,), 0), ((3,), -1), ((17,), 0), ((129,), 0), ((4, 17), -1), ((4, 17), 0), ((3, 129), 1),
@@ -151,6 +147,4 @@ print("ok")
 
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 def test_every_simd_path_matches_torch(isa):
-    env = dict(os.environ, PYLLM_ISA=isa)
-    run = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], env=env, capture_output=True, text=True)
-    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr
+    run_under_isa(isa, _ISA_SCRIPT)

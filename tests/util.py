@@ -1,4 +1,10 @@
-"""Shared test helpers: paired pyllm/PyTorch tensors from the same fresh random data, and comparisons."""
+"""Shared test helpers: paired pyllm/PyTorch tensors from the same fresh random data, comparisons, and
+scripts run in a fresh process under a forced instruction set."""
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import torch
 
@@ -48,3 +54,19 @@ def assert_close(ours, theirs, rtol=None, atol=None, dtype=None):
     key = str(dtype or a.dtype)
     r, t = TOL.get(key, (1e-5, 1e-5))
     np.testing.assert_allclose(a, b, rtol=rtol if rtol is not None else r, atol=atol if atol is not None else t)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_under_isa(isa, script, expect="ok", timeout=600):
+    """Runs ``python -c script`` in a fresh process whose kernels are forced down to ``isa`` (PYLLM_ISA),
+    with the package root and tests/ importable. Fails, showing the isa and the child's output, unless it
+    exits 0 and the last line it prints matches the regular expression ``expect``."""
+    path = [ROOT, os.path.join(ROOT, "tests")] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+    env = dict(os.environ, PYLLM_ISA=isa, PYTHONPATH=os.pathsep.join(path))
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=timeout)
+    lines = result.stdout.strip().splitlines()
+    passed = result.returncode == 0 and bool(lines) and re.fullmatch(expect, lines[-1]) is not None
+    assert passed, (f"PYLLM_ISA={isa}: exit status {result.returncode}, expected a last line matching {expect!r}\n"
+                    f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}")

@@ -227,6 +227,20 @@ DType check_importable(const dl::Tensor& d) {
   return *dtype;
 }
 
+// Checks a capsule's tensor, marks the capsule used (raising, and leaving it unconsumed, if either
+// fails) and wraps the tensor; from then on we own it: the storage calls its deleter when the last view
+// goes.
+template <typename Managed>
+pyllm::Tensor adopt(PyObject* cap, Managed* m, const char* used_name) {
+  DType dtype = check_importable(m->dl_tensor);
+  PYLLM_CHECK(PyCapsule_SetName(cap, used_name) == 0, RuntimeError, "from_dlpack: could not mark the capsule used");
+  std::shared_ptr<void> release(m, [](void* p) {
+    auto* mt = static_cast<Managed*>(p);
+    if (mt->deleter != nullptr) mt->deleter(mt);
+  });
+  return wrap_dl_tensor(m->dl_tensor, dtype, std::move(release));
+}
+
 pyllm::Tensor from_capsule(const py::capsule& capsule) {
   PyObject* cap = capsule.ptr();
   if (PyCapsule_IsValid(cap, dl::kVersionedName)) {
@@ -234,15 +248,7 @@ pyllm::Tensor from_capsule(const py::capsule& capsule) {
     PYLLM_CHECK(m->version.major == dl::kVersion.major, RuntimeError,
                 "from_dlpack: DLPack version " << m->version.major << "." << m->version.minor
                                                << " is not supported (this build reads 1.x)");
-    DType dtype = check_importable(m->dl_tensor);
-    PYLLM_CHECK(PyCapsule_SetName(cap, dl::kUsedVersionedName) == 0, RuntimeError,
-                "from_dlpack: could not mark the capsule used");
-    // From here on we own the tensor: the storage calls its deleter when the last view goes.
-    std::shared_ptr<void> release(m, [](void* p) {
-      auto* mt = static_cast<dl::ManagedTensorVersioned*>(p);
-      if (mt->deleter != nullptr) mt->deleter(mt);
-    });
-    pyllm::Tensor t = wrap_dl_tensor(m->dl_tensor, dtype, std::move(release));
+    pyllm::Tensor t = adopt(cap, m, dl::kUsedVersionedName);
     // pyllm tensors are always writable, so a read-only producer's memory is copied rather than shared
     // (the wrapped view, and with it the producer's tensor, is released on return).
     if (m->flags & dl::kFlagReadOnly) {
@@ -253,14 +259,7 @@ pyllm::Tensor from_capsule(const py::capsule& capsule) {
   }
   if (PyCapsule_IsValid(cap, dl::kLegacyName)) {
     auto* m = static_cast<dl::ManagedTensor*>(PyCapsule_GetPointer(cap, dl::kLegacyName));
-    DType dtype = check_importable(m->dl_tensor);
-    PYLLM_CHECK(PyCapsule_SetName(cap, dl::kUsedLegacyName) == 0, RuntimeError,
-                "from_dlpack: could not mark the capsule used");
-    std::shared_ptr<void> release(m, [](void* p) {
-      auto* mt = static_cast<dl::ManagedTensor*>(p);
-      if (mt->deleter != nullptr) mt->deleter(mt);
-    });
-    return wrap_dl_tensor(m->dl_tensor, dtype, std::move(release));
+    return adopt(cap, m, dl::kUsedLegacyName);
   }
   const char* name = PyCapsule_GetName(cap);
   PyErr_Clear();

@@ -67,12 +67,10 @@ Tensor scratch_buffer(int64_t slots, int64_t slot_size, DType dtype) {
   return ops::empty({std::max<int64_t>(1, slots * slot_size)}, dtype);
 }
 
-template <typename T>
-void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionConfig& cfg, const Tensor& out,
-                   const Tensor& lse) {
-  AttnForwardArgs<T> a;
+// The fields forward and backward share: geometry, inputs, mask, scale and dropout.
+template <typename T, typename Args>
+void set_common(Args& a, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionConfig& cfg) {
   a.g = geometry(q, k, v);
-  const AttnGeometry& g = a.g;
   a.q = input<T>(q);
   a.k = input<T>(k);
   a.v = input<T>(v);
@@ -80,6 +78,14 @@ void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Atte
   a.causal = cfg.causal;
   a.scale = static_cast<T>(cfg.scale);
   a.drop = dropout_of(cfg);
+}
+
+template <typename T>
+void forward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionConfig& cfg, const Tensor& out,
+                   const Tensor& lse) {
+  AttnForwardArgs<T> a;
+  set_common<T>(a, q, k, v, cfg);
+  const AttnGeometry& g = a.g;
   a.out = static_cast<T*>(out.data_ptr());
   a.lse = static_cast<T*>(lse.data_ptr());
   a.parts = attn_parts(g.B * g.Hkv, (g.Tq + kAttnBr - 1) / kAttnBr);
@@ -101,17 +107,10 @@ void backward_typed(const Tensor& q, const Tensor& k, const Tensor& v, const Ten
                     const Tensor& dout, const AttentionConfig& cfg, const Tensor& dq, const Tensor& dk,
                     const Tensor& dv, const Tensor& dmask) {
   AttnBackwardArgs<T> a;
-  a.g = geometry(q, k, v);
+  set_common<T>(a, q, k, v, cfg);
   const AttnGeometry& g = a.g;
-  a.q = input<T>(q);
-  a.k = input<T>(k);
-  a.v = input<T>(v);
   a.out = input<T>(out);
   a.dout = input<T>(dout);
-  a.mask = mask_of(cfg.mask);
-  a.causal = cfg.causal;
-  a.scale = static_cast<T>(cfg.scale);
-  a.drop = dropout_of(cfg);
   a.lse = static_cast<const T*>(lse.data_ptr());
   a.dq = static_cast<T*>(dq.data_ptr());
   a.dk = static_cast<T*>(dk.data_ptr());

@@ -82,15 +82,9 @@ void run_op(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  switch (a.dtype()) {
-    case DType::Float32: return run_op<float>(op, a, b, out);
-    case DType::Float64: return run_op<double>(op, a, b, out);
-    case DType::Int32: return run_op<int32_t>(op, a, b, out);
-    case DType::Int64: return run_op<int64_t>(op, a, b, out);
-    case DType::Bool:  // only equality reaches here for bool (the op layer checks)
-      return op == BinaryOp::Eq ? run<bool, BinaryOp::Eq>(a, b, out) : run<bool, BinaryOp::Ne>(a, b, out);
-    default: return;
-  }
+  if (a.dtype() == DType::Bool)  // only equality reaches here for bool (the op layer checks)
+    return op == BinaryOp::Eq ? run<bool, BinaryOp::Eq>(a, b, out) : run<bool, BinaryOp::Ne>(a, b, out);
+  visit_numeric(a.dtype(), [&](auto tag) { run_op<typename decltype(tag)::type>(op, a, b, out); });
 }
 
 }  // namespace pyllm::cpu

@@ -1,5 +1,6 @@
-// Calls a generic lambda with the C++ element type of a DType, for code that must handle every dtype
-// (copy and conversion, fill). The half types get small wrapper structs that convert through float.
+// Calls a generic lambda with the C++ element type of a DType: visit_dtype for code that must handle
+// every dtype (copy and conversion, fill), visit_numeric for kernels that compute on float32, float64,
+// int32 and int64. The half types get small wrapper structs that convert through float.
 #pragma once
 
 #include <cmath>
@@ -28,6 +29,19 @@ decltype(auto) visit_dtype(DType dtype, F&& f) {
     case DType::Bool: return f(type_tag<bool>{});
   }
   return f(type_tag<float>{});
+}
+
+// f(type_tag<T>) for the numeric dtypes; any other dtype calls nothing (kernels never throw: the op layer
+// has already rejected it).
+template <typename F>
+void visit_numeric(DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::Float32: return f(type_tag<float>{});
+    case DType::Float64: return f(type_tag<double>{});
+    case DType::Int32: return f(type_tag<int32_t>{});
+    case DType::Int64: return f(type_tag<int64_t>{});
+    default: return;
+  }
 }
 
 // Every element type to and from double (exact for all but int64 beyond 2^53).

@@ -21,6 +21,17 @@ std::array<int64_t, N> offsets_of(const LoopGeometry<N>& g, int64_t index, size_
   return off;
 }
 
+// Batch dims (strides st of two operands) followed by one more dim (size, with strides s0 and s1):
+// whether they merge into a single dim, and if so that dim in g.
+bool merge_into_one(Shape shape, std::array<Strides, 2> st, int64_t size, int64_t s0, int64_t s1,
+                    LoopGeometry<2>& g) {
+  shape.push_back(size);
+  st[0].push_back(s0);
+  st[1].push_back(s1);
+  g = merge_dims<2>(shape, st);
+  return g.shape.size() == 1;
+}
+
 template <typename T>
 void run(const Tensor& a, const Tensor& b, const Tensor& out, bool accumulate) {
   const int64_t nb = out.dim() - 2;
@@ -53,30 +64,15 @@ void run(const Tensor& a, const Tensor& b, const Tensor& out, bool accumulate) {
 
   // Everything summed, and the batch dims continue a's columns and b's rows: one product whose inner
   // dimension runs over the batch too (the weight gradient of a layer applied to (B, T, C) inputs).
-  if (ind.empty() && !red.empty()) {
-    Shape s = red;
-    s.push_back(K);
-    std::array<Strides, 2> st{red_s[0], red_s[1]};
-    st[0].push_back(csa);
-    st[1].push_back(rsb);
-    LoopGeometry<2> g = merge_dims<2>(s, st);
-    if (g.shape.size() == 1) {
-      gemm(M, N, g.shape[0], T(1), A, rsa, g.strides[0][0], B, g.strides[1][0], csb, first_beta, C, rsc, csc);
-      return;
-    }
+  LoopGeometry<2> g;
+  if (ind.empty() && !red.empty() && merge_into_one(red, {red_s[0], red_s[1]}, K, csa, rsb, g)) {
+    gemm(M, N, g.shape[0], T(1), A, rsa, g.strides[0][0], B, g.strides[1][0], csb, first_beta, C, rsc, csc);
+    return;
   }
   // b shared by every product, and the batch dims continue a's and out's rows: one tall product.
-  if (red.empty() && b_shared) {
-    Shape s = ind;
-    s.push_back(M);
-    std::array<Strides, 2> st{ind_s[0], ind_s[2]};
-    st[0].push_back(rsa);
-    st[1].push_back(rsc);
-    LoopGeometry<2> g = merge_dims<2>(s, st);
-    if (g.shape.size() == 1) {
-      gemm(g.shape[0], N, K, T(1), A, g.strides[0][0], csa, B, rsb, csb, first_beta, C, g.strides[1][0], csc);
-      return;
-    }
+  if (red.empty() && b_shared && merge_into_one(ind, {ind_s[0], ind_s[2]}, M, rsa, rsc, g)) {
+    gemm(g.shape[0], N, K, T(1), A, g.strides[0][0], csa, B, rsb, csb, first_beta, C, g.strides[1][0], csc);
+    return;
   }
   // In general: the summed products one after another (each adding into out), the independent ones as
   // batches that gemm_batched spreads over threads.

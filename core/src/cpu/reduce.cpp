@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu/dtype_visit.h"
 #include "pyllm/parallel.h"
 
 namespace pyllm::cpu {
@@ -212,18 +213,11 @@ void var_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, double correction
 
 void extreme_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, bool want_max, const Tensor& values,
                  const Tensor& indices) {
-  auto run = [&](auto t) {
-    using T = decltype(t);
+  visit_numeric(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
     if (want_max) extreme_kernel<true>(x.data<T>(), O, R, I, data_or_null<T>(values), data_or_null<int64_t>(indices));
     else extreme_kernel<false>(x.data<T>(), O, R, I, data_or_null<T>(values), data_or_null<int64_t>(indices));
-  };
-  switch (x.dtype()) {
-    case DType::Float32: return run(float());
-    case DType::Float64: return run(double());
-    case DType::Int32: return run(int32_t());
-    case DType::Int64: return run(int64_t());
-    default: return;
-  }
+  });
 }
 
 void sum_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, const Tensor& out) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/dtype_visit.h"
 #include "pyllm/parallel.h"
 
 namespace pyllm::cpu {
@@ -44,17 +45,10 @@ void topk_kernel(const T* x, int64_t O, int64_t R, int64_t I, int64_t k, bool la
 
 void topk_ori(const Tensor& x, int64_t O, int64_t R, int64_t I, int64_t k, bool largest, bool sorted,
               const Tensor& values, const Tensor& indices) {
-  auto run = [&](auto t) {
-    using T = decltype(t);
+  visit_numeric(x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
     topk_kernel(x.data<T>(), O, R, I, k, largest, sorted, values.data<T>(), indices.data<int64_t>());
-  };
-  switch (x.dtype()) {
-    case DType::Float32: return run(float());
-    case DType::Float64: return run(double());
-    case DType::Int32: return run(int32_t());
-    case DType::Int64: return run(int64_t());
-    default: return;
-  }
+  });
 }
 
 }  // namespace pyllm::cpu

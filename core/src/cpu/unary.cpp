@@ -3,6 +3,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "cpu/dtype_visit.h"
 #include "cpu/vec_math.h"
 #include "pyllm/parallel.h"
 
@@ -128,13 +129,7 @@ struct Backward {
 
 void unary(UnaryOp op, const Tensor& x, const Tensor& out) {
   Forward f{x, out};
-  switch (x.dtype()) {
-    case DType::Float32: return with_op<float>(op, f);
-    case DType::Float64: return with_op<double>(op, f);
-    case DType::Int32: return with_op<int32_t>(op, f);
-    case DType::Int64: return with_op<int64_t>(op, f);
-    default: return;
-  }
+  visit_numeric(x.dtype(), [&](auto tag) { with_op<typename decltype(tag)::type>(op, f); });
 }
 
 void unary_backward(UnaryOp op, const Tensor& x, const Tensor& out, const Tensor& grad, const Tensor& grad_in) {

@@ -1,4 +1,4 @@
-// Shared by the op files: argument checks that raise the user-facing errors, and dtype dispatch.
+// Shared by the op files: argument checks that raise the user-facing errors.
 #pragma once
 
 #include "pyllm/autograd.h"
@@ -20,44 +20,3 @@ void check_defined(const Tensor& x, const char* op, const char* arg = "input");
 void check_inplace(const Tensor& dst, const char* op, std::initializer_list<Tensor> sources = {});
 
 }  // namespace pyllm::ops
-
-// PYLLM_DISPATCH_FLOAT(x.dtype(), "exp", [&] { kernel<scalar_t>(...); });
-#define PYLLM_DISPATCH_FLOAT(dtype, op, ...)                                                   \
-  [&] {                                                                                        \
-    switch (dtype) {                                                                           \
-      case ::pyllm::DType::Float32: { using scalar_t = float; return __VA_ARGS__(); }           \
-      case ::pyllm::DType::Float64: { using scalar_t = double; return __VA_ARGS__(); }          \
-      default:                                                                                 \
-        PYLLM_FAIL(TypeError, op << ": expected a float32 or float64 tensor, got "              \
-                                  << ::pyllm::dtype_name(dtype));                              \
-    }                                                                                          \
-  }()
-
-// Floating plus integer types (arithmetic that makes sense on ids).
-#define PYLLM_DISPATCH_NUMERIC(dtype, op, ...)                                                 \
-  [&] {                                                                                        \
-    switch (dtype) {                                                                           \
-      case ::pyllm::DType::Float32: { using scalar_t = float; return __VA_ARGS__(); }           \
-      case ::pyllm::DType::Float64: { using scalar_t = double; return __VA_ARGS__(); }          \
-      case ::pyllm::DType::Int32: { using scalar_t = int32_t; return __VA_ARGS__(); }           \
-      case ::pyllm::DType::Int64: { using scalar_t = int64_t; return __VA_ARGS__(); }           \
-      default:                                                                                 \
-        PYLLM_FAIL(TypeError, op << ": expected a float32, float64, int32 or int64 tensor, got " \
-                                  << ::pyllm::dtype_name(dtype));                              \
-    }                                                                                          \
-  }()
-
-// Every dtype with a C++ arithmetic type (the half types are handled by conversion code).
-#define PYLLM_DISPATCH_ALL_BUT_HALF(dtype, op, ...)                                            \
-  [&] {                                                                                        \
-    switch (dtype) {                                                                           \
-      case ::pyllm::DType::Float32: { using scalar_t = float; return __VA_ARGS__(); }           \
-      case ::pyllm::DType::Float64: { using scalar_t = double; return __VA_ARGS__(); }          \
-      case ::pyllm::DType::Int32: { using scalar_t = int32_t; return __VA_ARGS__(); }           \
-      case ::pyllm::DType::Int64: { using scalar_t = int64_t; return __VA_ARGS__(); }           \
-      case ::pyllm::DType::Bool: { using scalar_t = bool; return __VA_ARGS__(); }               \
-      default:                                                                                 \
-        PYLLM_FAIL(TypeError, op << ": not supported for " << ::pyllm::dtype_name(dtype)        \
-                                  << " tensors; convert with .float() first");                 \
-    }                                                                                          \
-  }()
