@@ -56,16 +56,22 @@ def assert_close(ours, theirs, rtol=None, atol=None, dtype=None):
     np.testing.assert_allclose(a, b, rtol=rtol if rtol is not None else r, atol=atol if atol is not None else t)
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Where the imported pyllm lives (the source tree in a development build, site-packages when installed):
+# child processes must import that same build.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(pyllm.__file__)))
+TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 def run_under_isa(isa, script, expect="ok", timeout=600):
     """Runs ``python -c script`` in a fresh process whose kernels are forced down to ``isa`` (PYLLM_ISA),
-    with the package root and tests/ importable. Fails, showing the isa and the child's output, unless it
+    with the same pyllm build and tests/ importable. Fails, showing the isa and the child's output, unless it
     exits 0 and the last line it prints matches the regular expression ``expect``."""
-    path = [ROOT, os.path.join(ROOT, "tests")] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+    path = [ROOT, TESTS] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
     env = dict(os.environ, PYLLM_ISA=isa, PYTHONPATH=os.pathsep.join(path))
-    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=timeout)
+    # Run from tests/: `python -c` puts the working directory first on sys.path, and the repository root's
+    # pyllm/ sources (without the compiled core, when pyllm is installed) must not shadow the build.
+    result = subprocess.run([sys.executable, "-c", script], env=env, cwd=TESTS, capture_output=True, text=True,
+                            timeout=timeout)
     lines = result.stdout.strip().splitlines()
     passed = result.returncode == 0 and bool(lines) and re.fullmatch(expect, lines[-1]) is not None
     assert passed, (f"PYLLM_ISA={isa}: exit status {result.returncode}, expected a last line matching {expect!r}\n"
