@@ -29,14 +29,21 @@ def _double(t):
     return None if t is None else t.detach().double().requires_grad_(True)
 
 
-def _backward_and_compare(rng, y, ty, leaves):
+def _backward_and_compare(rng, y, ty, leaves, x_atol=1e-4):
     assert_close(y, ty, rtol=1e-5, atol=2e-5)
     g, tg = random_pair(rng, tuple(ty.shape))
     y.backward(g)
     ty.backward(tg.double())
-    for ours, theirs in leaves:
+    for i, (ours, theirs) in enumerate(leaves):
         if ours is not None:
-            assert_close(ours.grad, theirs.grad, rtol=1e-4, atol=1e-4)
+            assert_close(ours.grad, theirs.grad, rtol=1e-4, atol=x_atol if i == 0 else 1e-4)
+
+
+def _x_atol(nshape):
+    """A one-element normalized shape has zero variance, so rstd = 1/sqrt(eps) ~ 316 multiplies the float32
+    rounding of g*w - mean(g*w) (true value 0) in dx: up to ~3e-4 for N(0,1) data, in torch's float32
+    kernel as in ours."""
+    return 1e-3 if int(np.prod(nshape)) == 1 else 1e-4
 
 
 @pytest.mark.parametrize("shape,nshape", SHAPES)
@@ -47,7 +54,7 @@ def test_layer_norm_matches_torch(rng, shape, nshape, with_weight, with_bias):
     tx, tw, tb = _double(tx), _double(tw), _double(tb)
     y = F.layer_norm(x, nshape, w, b)
     ty = TF.layer_norm(tx, nshape, tw, tb)
-    _backward_and_compare(rng, y, ty, [(x, tx), (w, tw), (b, tb)])
+    _backward_and_compare(rng, y, ty, [(x, tx), (w, tw), (b, tb)], x_atol=_x_atol(nshape))
 
 
 @pytest.mark.parametrize("shape,nshape", SHAPES)
