@@ -13,5 +13,8 @@ void register_dlpack(pybind11::module_& m);    // dlpack.cpp: __dlpack__, from_d
 void register_autograd(pybind11::module_& m);  // autograd.cpp: grad mode, backward, Node
 void register_random(pybind11::module_& m);    // random.cpp: manual_seed, Generator, rand/randn
 void register_ops(pybind11::module_& m);       // ops.cpp: the functional ops
+void register_bpe(pybind11::module_& m);       // bpe.cpp: byte-level BPE encode/decode, pre-tokenizers
+void register_bpe_train(pybind11::module_& m); // bpe_train.cpp: BPE training
+void register_wordpiece(pybind11::module_& m); // wordpiece.cpp: BERT's WordPiece
 
 }  // namespace pyllm::bindings
