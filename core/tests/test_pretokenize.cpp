@@ -167,3 +167,64 @@ PYLLM_TEST(regex_engine_rejects_invalid_utf8_text) {
   std::vector<Span> out;
   EXPECT_THROWS(Pretokenizer::create("a").split("a\xFF", out), ValueError);
 }
+
+namespace {
+
+// Random texts from pieces that exercise every branch of the scanners: ASCII classes, multi-byte letters,
+// marks, numbers and spaces, contractions, and (for the scanners only) malformed bytes.
+std::string random_text(uint64_t& state, bool malformed) {
+  static const char* const kPieces[] = {
+      "a", "Z", "'", "'s", "'LL", "\xC5\xBF", " ", "  ", "\t", "\r\n", "\n", "\xE3\x80\x80", "\xC2\xA0", ".", "/",
+      "7", "\xD9\xA3", "\xE4\xB8\xAD", "\xC7\x85", "\xCA\xB0", "\xCC\x81", "\xF0\x9F\x98\x80", "\xE2\x80\x8D", "!?"};
+  static const char* const kMalformed[] = {"\xFF", "\x80", "\xE4\xB8", "\xF0\x9F", "\xC3"};
+  std::string s;
+  state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+  const int pieces = static_cast<int>((state >> 33) % 24);
+  for (int k = 0; k < pieces; ++k) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const uint64_t r = state >> 33;
+    if (malformed && r % 11 == 0)
+      s += kMalformed[(r / 11) % 5];
+    else
+      s += kPieces[r % (sizeof(kPieces) / sizeof(kPieces[0]))];
+  }
+  return s;
+}
+
+}  // namespace
+
+PYLLM_TEST(scanners_tile_random_texts) {
+  uint64_t state = 42;
+  std::vector<Span> spans;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::string text = random_text(state, true);
+    for (const char* name : {"gpt2", "cl100k", "o200k"}) {
+      spans.clear();
+      Pretokenizer::create(name).split(text, spans);
+      uint32_t at = 0;
+      for (const Span& s : spans) {
+        EXPECT(s.begin == at && s.end > s.begin);
+        at = s.end;
+      }
+      EXPECT(at == text.size());
+    }
+  }
+}
+
+PYLLM_TEST(regex_engine_agrees_with_scanners_on_random_texts) {
+  uint64_t state = 7;
+  std::vector<Span> a, b;
+  for (const char* name : {"gpt2", "cl100k", "o200k"}) {
+    const Pretokenizer scanner = Pretokenizer::create(name);
+    const Pretokenizer engine = Pretokenizer::create(Pretokenizer::regex_of(name));
+    for (int trial = 0; trial < 1000; ++trial) {
+      const std::string text = random_text(state, false);
+      a.clear();
+      b.clear();
+      scanner.split(text, a);
+      engine.split(text, b);
+      EXPECT(a.size() == b.size());
+      for (size_t k = 0; k < a.size(); ++k) EXPECT(a[k].begin == b[k].begin && a[k].end == b[k].end);
+    }
+  }
+}
