@@ -17,14 +17,15 @@ class CharSet {
   void add_range(uint32_t lo, uint32_t hi);
   void add(uint32_t cp) { add_range(cp, cp); }
   void add_categories(uint32_t mask) { categories_ |= mask; }  // bit c: unicode::Category c
-  // Members by property byte: those with any of `flags` (unicode::kWhiteSpace, kWord), or lacking any of `lacking`.
+  // Members by property byte (flags unicode::kWhiteSpace, kWord): the code points with the flag (\s, \w), or,
+  // for the complement, those without it (\S, \W).
   void add_property(uint8_t flags) { with_ |= flags; }
   void add_property_complement(uint8_t flags) { without_ |= flags; }
   void add_set(const CharSet& other);  // union (other must not be negated)
   // Adds every code point that simple case folding makes equal to a member.
   void close_over_case();
   void negate() { negated_ = !negated_; }
-  // Sorts and merges the ranges and fills the ASCII bitmap; call once, before contains().
+  // Sorts and merges the ranges and fills the ASCII bitmap: call after the last change, before contains().
   void finish();
 
   bool contains(uint32_t cp) const {
