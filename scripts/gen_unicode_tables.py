@@ -154,6 +154,11 @@ inline constexpr uint8_t kWhiteSpace = 0x{WHITE_SPACE:02x};  // the White_Space 
 inline constexpr uint8_t kWord = 0x{WORD:02x};        // UTS #18 \\w: Alphabetic, M, Nd, Pc, Join_Control
 inline constexpr uint32_t kMaxCodePoint = 0x10FFFF;
 
+// The property bytes of U+0000..U+007F, usable in constant expressions (the hot loops' ASCII tables).
+inline constexpr uint8_t kAsciiProperties[128] = {{
+{c_array(list(props[:128]), 32)}
+}};
+
 extern const uint8_t kBlockIndex[{len(index)}];       // code point >> {BLOCK_BITS} -> block
 extern const uint8_t kBlocks[{len(blocks)} * {size}];  // block * {size} + (code point & {size - 1}) -> property byte
 extern const uint32_t kCaseOrbit[{len(pairs)}][2];    // (code point, next in its simple case folding orbit), sorted

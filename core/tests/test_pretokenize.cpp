@@ -36,6 +36,7 @@ PYLLM_TEST(unicode_categories) {
   EXPECT(category(0x0295) == kLo);  // Ll before Unicode 17
   EXPECT(category(0x0378) == kCn && category(0x10FFFF) == kCn && category(0x110000) == kCn);
   EXPECT(std::string(kUnicodeVersion) == "18.0.0");
+  for (uint32_t c = 0; c < 128; ++c) EXPECT(kAsciiProperties[c] == properties(c));
 }
 
 PYLLM_TEST(unicode_white_space_and_word) {

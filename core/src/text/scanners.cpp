@@ -42,16 +42,15 @@ constexpr std::array<uint8_t, 128> make_prop_flags() {
 }
 constexpr std::array<uint8_t, 128> kPropFlags = make_prop_flags();
 
-// Flags of the ASCII characters, filled from the tables once (they are not constexpr: defined in another file).
-struct AsciiFlags {
-  uint8_t f[128];
-  AsciiFlags() {
-    for (int c = 0; c < 128; ++c) f[c] = kPropFlags[unicode::properties(c) & 0x7f];
-    f[uint8_t('\r')] |= kNewline;
-    f[uint8_t('\n')] |= kNewline;
-  }
-};
-const AsciiFlags kAscii;
+// Flags of the ASCII characters, with \r and \n marked.
+constexpr std::array<uint8_t, 128> make_ascii_flags() {
+  std::array<uint8_t, 128> t{};
+  for (int c = 0; c < 128; ++c) t[c] = kPropFlags[unicode::kAsciiProperties[c]];
+  t['\r'] |= kNewline;
+  t['\n'] |= kNewline;
+  return t;
+}
+constexpr std::array<uint8_t, 128> kAscii = make_ascii_flags();
 
 struct Char {
   uint32_t len;
@@ -59,9 +58,9 @@ struct Char {
 };
 
 inline Char char_at(const uint8_t* s, size_t n, size_t i) {
-  if (s[i] < 0x80) return {1, kAscii.f[s[i]]};
+  if (s[i] < 0x80) return {1, kAscii[s[i]]};
   const utf8::Decoded d = utf8::decode(s, n, i);
-  return {d.len, kPropFlags[unicode::properties(d.cp) & 0x7f]};
+  return {d.len, kPropFlags[unicode::properties(d.cp)]};
 }
 
 // The end of the run, from i, of characters whose flags satisfy `keep`.
@@ -69,7 +68,7 @@ template <class Keep>
 inline size_t run_end(const uint8_t* s, size_t n, size_t i, Keep keep) {
   while (i < n) {
     if (s[i] < 0x80) {
-      if (!keep(kAscii.f[s[i]])) break;
+      if (!keep(kAscii[s[i]])) break;
       ++i;
     } else {
       const Char c = char_at(s, n, i);

@@ -21,6 +21,14 @@ inline constexpr uint8_t kWhiteSpace = 0x20;  // the White_Space property (regex
 inline constexpr uint8_t kWord = 0x40;        // UTS #18 \w: Alphabetic, M, Nd, Pc, Join_Control
 inline constexpr uint32_t kMaxCodePoint = 0x10FFFF;
 
+// The property bytes of U+0000..U+007F, usable in constant expressions (the hot loops' ASCII tables).
+inline constexpr uint8_t kAsciiProperties[128] = {
+    26,26,26,26,26,26,26,26,26,58,58,58,58,58,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,26,
+    55,18,18,18,20,18,18,18,14,15,18,19,18,13,18,18,73,73,73,73,73,73,73,73,73,73,18,18,19,19,19,18,
+    18,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,65,14,18,15,21,76,
+    21,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,66,14,19,15,19,26,
+};
+
 extern const uint8_t kBlockIndex[4352];       // code point >> 8 -> block
 extern const uint8_t kBlocks[166 * 256];  // block * 256 + (code point & 255) -> property byte
 extern const uint32_t kCaseOrbit[3035][2];    // (code point, next in its simple case folding orbit), sorted
