@@ -32,7 +32,6 @@ class CharSet {
     if (cp < 128) return (ascii_[cp >> 6] >> (cp & 63)) & 1;
     return contains_slow(cp);
   }
-  bool negated() const { return negated_; }
 
  private:
   bool contains_slow(uint32_t cp) const;
