@@ -1,5 +1,6 @@
 #include "text/scanners.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -262,7 +263,10 @@ template <size_t (*Chunk)(const uint8_t*, size_t, size_t)>
 void split_with(std::string_view text, std::vector<Span>& out) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
-  out.reserve(out.size() + n / 3 + 1);  // English runs ~3.7 bytes a chunk: growing the vector would cost more than the scan
+  // English runs ~3.7 bytes a chunk: growing the vector chunk by chunk would cost more than the scan. Grow
+  // geometrically, so that callers appending many short texts to one vector do not reallocate every call.
+  const size_t need = out.size() + n / 3 + 1;
+  if (need > out.capacity()) out.reserve(std::max(need, 2 * out.capacity()));
   for (size_t i = 0; i < n;) {
     const size_t e = Chunk(s, n, i);
     out.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(e)});
