@@ -140,7 +140,18 @@ def save(tok, path):
 
 
 def load(path):
-    doc = _read_json(path, "pyllm tokenizer file")
+    return _from_doc(_read_json(path, "pyllm tokenizer file"), path)
+
+
+def load_any(path):
+    """A tokenizer file of either kind: pyllm's own or a Hugging Face tokenizer.json."""
+    doc = _read_json(path, "tokenizer file")
+    if isinstance(doc, dict) and "format" not in doc and "model" in doc:
+        return _from_hf_doc(doc, path)
+    return _from_doc(doc, path)
+
+
+def _from_doc(doc, path):
     _require(isinstance(doc, dict) and doc.get("format") == FORMAT, path,
              f"not a pyllm tokenizer file (no \"format\": \"{FORMAT}\"; for a Hugging Face tokenizer.json use "
              "BPETokenizer.from_hf_json)")
@@ -255,7 +266,10 @@ def _hf_pattern(pre, path):
 
 
 def from_hf_json(path):
-    doc = _read_json(path, "Hugging Face tokenizer.json")
+    return _from_hf_doc(_read_json(path, "Hugging Face tokenizer.json"), path)
+
+
+def _from_hf_doc(doc, path):
     _require(isinstance(doc, dict) and isinstance(doc.get("model"), dict), path,
              "not a Hugging Face tokenizer.json (no \"model\" object)")
     model = doc["model"]
