@@ -242,8 +242,10 @@ def test_constructor_forms():
     for tok in (by_ids, by_bytes):
         assert tok.encode("abcab c") == [257, 256, 32, 99]  # no merge builds "c d": its bytes stay apart
         assert tok.merges == [(97, 98), (256, 99)]
-    ranks = BPETokenizer(vocab, None, pattern="none")  # tiktoken semantics: "c d" is a token, so is reached
-    assert ranks.encode("abc d") == [256, 258]
+    # tiktoken semantics: a chunk that is a token encodes to it, though no pair of tokens builds "c d".
+    ranks = BPETokenizer(vocab, None, pattern="none")
+    assert ranks.encode("c d") == [258] and by_ids.encode("c d") == [99, 32, 100]
+    assert ranks.encode("abc d") == [257, 32, 100]
     assert ranks.merges is None
 
 

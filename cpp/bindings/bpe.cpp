@@ -1,6 +1,5 @@
-// Byte-level BPE (pyllm.tokenizers.bpe builds on these) and the pre-tokenizers. Text crosses as str (its
-// UTF-8 form, which CPython caches, is read in place); ids come back as lists of int. Encoding and
-// decoding release the GIL.
+// Byte-level BPE (pyllm.tokenizers.bpe builds on it). Text crosses as str (its UTF-8 form, which CPython
+// caches, is read in place); ids come back as lists of int. Encoding and decoding release the GIL.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -10,7 +9,6 @@
 
 #include "registry.h"
 #include "text/bpe.h"
-#include "text/pretokenize.h"
 
 namespace py = pybind11;
 
@@ -95,35 +93,9 @@ std::vector<BPE::Special> specials_of(const std::vector<std::pair<std::string, T
   return out;
 }
 
-void bind_pretokenizer(py::module_& m) {
-  py::class_<text::Pretokenizer>(m, "Pretokenizer", "Splits text into the chunks byte-level BPE encodes.")
-      .def(py::init(&text::Pretokenizer::create), py::arg("pattern"))
-      .def_property_readonly("pattern", &text::Pretokenizer::pattern)
-      .def("split", [](const text::Pretokenizer& pre, py::handle text) {
-        std::vector<py::object> keep;
-        std::string_view s = utf8_of(text, keep, "split");
-        std::vector<text::Span> spans;
-        {
-          py::gil_scoped_release release;
-          pre.split(s, spans);
-        }
-        py::list out(spans.size());
-        for (size_t i = 0; i < spans.size(); ++i) {
-          PyObject* chunk = PyUnicode_DecodeUTF8(s.data() + spans[i].begin, spans[i].end - spans[i].begin, "strict");
-          if (chunk == nullptr) throw py::error_already_set();
-          PyList_SET_ITEM(out.ptr(), i, chunk);
-        }
-        return out;
-      }, py::arg("text"), "The chunks of text, in order.")
-      .def_static("regex_of", &text::Pretokenizer::regex_of, py::arg("pattern"),
-                  "The regex a built-in pattern name stands for, or the pattern itself.");
-}
-
 }  // namespace
 
 void register_bpe(py::module_& m) {
-  bind_pretokenizer(m);
-
   py::class_<BPE, std::shared_ptr<BPE>>(m, "BPEModel", "An immutable byte-level BPE model (see pyllm.tokenizers).")
       .def_static("from_merges", [](const py::list& vocab, const std::vector<std::pair<TokenId, TokenId>>& merges,
                                     const std::string& pattern,

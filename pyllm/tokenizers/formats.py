@@ -58,7 +58,7 @@ _HF_REGEX = {
 
 def _pattern_name(regex):
     for name in ("gpt2", "cl100k", "o200k"):
-        if regex in (_HF_REGEX.get(name), _core.Pretokenizer.regex_of(name)):
+        if regex in (_HF_REGEX.get(name), _core.pretokenize_regex(name)):
             return name
     return regex
 
@@ -66,7 +66,7 @@ def _pattern_name(regex):
 def _hf_regex(pattern):
     if pattern in _HF_REGEX:
         return _HF_REGEX[pattern]
-    return _core.Pretokenizer.regex_of(pattern)  # o200k's needs no rewriting; a custom regex is itself
+    return _core.pretokenize_regex(pattern)  # o200k's needs no rewriting; a custom regex is itself
 
 
 # ---- GPT-2's byte-to-unicode alphabet: each byte as a printable character ----
@@ -289,12 +289,11 @@ def _from_hf_doc(doc, path):
         _require(isinstance(t, dict) and isinstance(t.get("content"), str) and isinstance(t.get("id"), int), path,
                  f"added token {t!r} has no content or id")
         specials[t["content"]] = t["id"]
-    special_ids = set(specials.values())
     vocab = {}
     for token, id in model["vocab"].items():
         _require(isinstance(id, int), path, f"token {token!r} has a non-integer id")
-        if id in special_ids and any(c not in _CHAR_TO_BYTE for c in token):
-            continue  # an added token listed in the vocab in plain text: it is a special token here
+        if specials.get(token) == id:
+            continue  # an added token listed in the vocab as its plain text: a special token here
         vocab[_to_bytes(token, path)] = id
     merges = []
     for i, m in enumerate(model["merges"]):
@@ -325,6 +324,16 @@ def _ranks_as_merges(tok):
 def to_hf_json(tok, path):
     vocab = tok.vocab
     merges = tok.merges if tok.merges is not None else _ranks_as_merges(tok)
+    hf_vocab = {_to_unicode(t): id for id, t in enumerate(vocab) if t is not None}
+    # HF gives an added token that is not in the model's vocabulary the next free id, so a special token
+    # whose id is not the one after the vocabulary (cl100k's, o200k's) is listed there too, as its text.
+    for text, id in tok.special_tokens.items():
+        if id < len(vocab) and vocab[id] is not None:
+            continue
+        if text in hf_vocab:
+            raise ValueError(f"to_hf_json: special token {text!r} reads as ordinary token {hf_vocab[text]} in "
+                             "GPT-2's byte alphabet; HF tokenizers cannot hold both")
+        hf_vocab[text] = id
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
                   "use_regex": tok.pattern == "gpt2"}
     if tok.pattern in ("gpt2", "none"):
@@ -347,7 +356,7 @@ def to_hf_json(tok, path):
             "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
             "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
             "ignore_merges": tok.ignore_merges,
-            "vocab": {_to_unicode(t): id for id, t in enumerate(vocab) if t is not None},
+            "vocab": hf_vocab,
             "merges": [f"{_to_unicode(vocab[l])} {_to_unicode(vocab[r])}" for l, r in merges],
         },
     }

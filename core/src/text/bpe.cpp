@@ -63,7 +63,7 @@ BPE::BPE(std::vector<Token> tokens, const std::string& pattern, std::vector<Spec
     entries_[t.id].len = uint32_t(t.bytes.size());
     entries_[t.id].ordinary = true;
     arena_ += t.bytes;
-    tokens_.insert(hash_of(t.bytes), t.id);
+    tokens_.insert(t.bytes, hash_of(t.bytes), t.id);
   }
   for (int b = 0; b < 256; ++b) {
     const char c = char(b);
@@ -104,7 +104,7 @@ std::unique_ptr<BPE> BPE::from_ranks(std::vector<Token> tokens, const std::strin
   }
   bpe->pairs_.reserve(found.size());
   for (const Pair& p : found) bpe->pairs_.insert(p.left, p.right, {p.merged, p.merged});
-  bpe->whole_ = bpe->tokens_;
+  bpe->set_direct(std::vector<uint8_t>(bpe->entries_.size(), 1));
   return bpe;
 }
 
@@ -129,7 +129,7 @@ std::unique_ptr<BPE> BPE::from_merges(std::vector<Token> tokens,
     bpe->pairs_.insert(l, r, {uint32_t(i), merged});
   }
   if (ignore_merges) {
-    bpe->whole_ = bpe->tokens_;
+    bpe->set_direct(std::vector<uint8_t>(bpe->entries_.size(), 1));
     return bpe;
   }
   // A chunk that is a token may still merge into something else (the merges need not build every token);
@@ -146,11 +146,17 @@ std::unique_ptr<BPE> BPE::from_merges(std::vector<Token> tokens,
       rebuilds[id] = ids.size() == 1 && ids[0] == TokenId(id);
     }
   });
-  bpe->whole_.reserve(model.num_tokens_);
-  for (TokenId id = 0; id < rebuilds.size(); ++id) {
-    if (rebuilds[id]) bpe->whole_.insert(model.hash_of(model.ordinary_bytes(id)), id);
-  }
+  bpe->set_direct(rebuilds);
   return bpe;
+}
+
+void BPE::set_direct(const std::vector<uint8_t>& direct) {
+  size_t n = 0;
+  for (TokenId id = 0; id < entries_.size(); ++id) n += entries_[id].ordinary && direct[id];
+  whole_.reserve(n);
+  for (TokenId id = 0; id < entries_.size(); ++id) {
+    if (entries_[id].ordinary && direct[id]) whole_.insert(ordinary_bytes(id), hash_of(ordinary_bytes(id)), id);
+  }
 }
 
 bool BPE::find_token(std::string_view bytes, TokenId& id) const {
@@ -173,6 +179,9 @@ void BPE::encode_chunk(std::string_view chunk, std::vector<TokenId>& out) const 
 
 void BPE::encode_segments(std::string_view text, const SpecialMask& allowed, std::vector<Span>& spans,
                           std::vector<TokenId>& out) const {
+  // Real text averages 4+ bytes per chunk and per token: one allocation each, not a doubling series.
+  spans.reserve(text.size() / 4);
+  out.reserve(out.size() + text.size() / 4);
   auto ordinary = [&](std::string_view piece) {
     spans.clear();
     pre_.split(piece, spans);

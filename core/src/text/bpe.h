@@ -75,6 +75,7 @@ class BPE {
 
  private:
   BPE(std::vector<Token> tokens, const std::string& pattern, std::vector<Special> specials);
+  void set_direct(const std::vector<uint8_t>& direct);  // direct[id]: a chunk of id's bytes encodes to id
   void encode_segments(std::string_view text, const SpecialMask& allowed, std::vector<Span>& spans,
                        std::vector<TokenId>& out) const;
   void check_disallowed(std::string_view text, const SpecialMask& disallowed) const;
