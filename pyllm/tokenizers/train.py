@@ -128,7 +128,7 @@ def _add_file(counter, path, bar):
             try:
                 counter.add(piece, not following)
             except ValueError as e:
-                raise ValueError(f"{e} of {path}") from None
+                raise ValueError(f"{e} in {path}") from None
             bar.advance(len(piece))
             if not following:
                 return

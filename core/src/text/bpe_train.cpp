@@ -178,17 +178,17 @@ void ChunkCounter::cut(std::string_view document, std::vector<std::string_view>&
 void ChunkCounter::add(std::string_view piece, bool ends_document) {
   carry_.append(piece.data(), piece.size());
   size_t p = ends_document ? carry_.size() : cuttable_ ? last_safe_cut(carry_) : 0;
-  if (p > 0) count({std::string_view(carry_).substr(0, p)});
+  if (p > 0) count({std::string_view(carry_).substr(0, p)}, true);
   carry_.erase(0, p);
   carry_offset_ = ends_document ? 0 : carry_offset_ + p;
 }
 
 void ChunkCounter::add_documents(const std::vector<std::string_view>& documents) {
   PYLLM_CHECK(carry_.empty(), ValueError, "train_bpe: whole documents added while a document is unfinished");
-  count(documents);
+  count(documents, false);
 }
 
-void ChunkCounter::count(const std::vector<std::string_view>& documents) {
+void ChunkCounter::count(const std::vector<std::string_view>& documents, bool unfinished) {
   struct Unit {
     std::string_view text;
     size_t document;  // index into `documents`
@@ -256,7 +256,7 @@ void ChunkCounter::count(const std::vector<std::string_view>& documents) {
     if (bad_unit[g] == SIZE_MAX) continue;
     const Unit& u = units[bad_unit[g]];
     size_t offset = static_cast<size_t>(u.text.data() - documents[u.document].data()) + bad_utf8[g];
-    if (documents.size() == 1) offset += carry_offset_;
+    if (unfinished) PYLLM_FAIL(ValueError, "train_bpe: invalid UTF-8 at byte " << offset + carry_offset_);
     PYLLM_FAIL(ValueError, "train_bpe: invalid UTF-8 at byte " << offset << " of document " << u.document);
   }
 }
@@ -378,7 +378,7 @@ class Trainer {
       touched_.clear();
       if (progress && r.merges.size() % progress_every == 0) progress(r.merges.size());
     }
-    if (progress) progress(r.merges.size());
+    if (progress && r.merges.size() % progress_every != 0) progress(r.merges.size());
     return r;
   }
 

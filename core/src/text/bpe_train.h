@@ -78,7 +78,8 @@ class ChunkCounter {
   ChunkTable finish();
 
  private:
-  void count(const std::vector<std::string_view>& documents);
+  // `unfinished`: documents holds one piece of the document add() is receiving (errors give its offset).
+  void count(const std::vector<std::string_view>& documents, bool unfinished);
   void cut(std::string_view document, std::vector<std::string_view>& units) const;
 
   Pretokenizer pretokenizer_;
@@ -96,7 +97,7 @@ struct BpeTrainResult {
 };
 
 // Learns up to `num_merges` merges, stopping early when no pair occurs at least max(1, min_frequency)
-// times. `progress(done)` is called every `progress_every` merges (and at the end) when set.
+// times. `progress(done)` is called every `progress_every` merges and after the last one, when set.
 BpeTrainResult train_bpe(const ChunkTable& chunks, size_t num_merges, uint64_t min_frequency,
                          const std::function<void(size_t)>& progress = {}, size_t progress_every = 64);
 
