@@ -1,0 +1,107 @@
+// The Unicode tables, the UTF-8 helpers, the built-in scanners and the regex engine (the Python tests
+// compare all of them with the regex module and tiktoken at scale; these pin the details).
+#include <string>
+#include <vector>
+
+#include "pyllm/error.h"
+#include "test_util.h"
+#include "text/pretokenize.h"
+#include "text/unicode_tables.h"
+#include "text/utf8.h"
+
+using namespace pyllm;
+using namespace pyllm::text;
+
+namespace {
+
+std::vector<std::string> chunks(const std::string& pattern, const std::string& text) {
+  std::vector<Span> spans;
+  Pretokenizer::create(pattern).split(text, spans);
+  std::vector<std::string> out;
+  for (const Span& s : spans) out.push_back(text.substr(s.begin, s.end - s.begin));
+  return out;
+}
+
+using Chunks = std::vector<std::string>;
+
+}  // namespace
+
+PYLLM_TEST(unicode_categories) {
+  using namespace unicode;
+  EXPECT(category('A') == kLu && category('z') == kLl && category('5') == kNd && category(' ') == kZs);
+  EXPECT(category(0x01C5) == kLt && category(0x02B0) == kLm && category(0x4E2D) == kLo);
+  EXPECT(category(0x0301) == kMn && category(0x0903) == kMc && category(0x20DD) == kMe);
+  EXPECT(category(0x2163) == kNl && category(0x00B2) == kNo && category(0xE000) == kCo);
+  EXPECT(category(0x0295) == kLo);  // Ll before Unicode 17
+  EXPECT(category(0x0378) == kCn && category(0x10FFFF) == kCn && category(0x110000) == kCn);
+  EXPECT(std::string(kUnicodeVersion) == "18.0.0");
+}
+
+PYLLM_TEST(unicode_white_space_and_word) {
+  using namespace unicode;
+  for (uint32_t cp : {0x09u, 0x0Au, 0x0Bu, 0x0Cu, 0x0Du, 0x20u, 0x85u, 0xA0u, 0x1680u, 0x2000u, 0x200Au, 0x2028u,
+                      0x2029u, 0x202Fu, 0x205Fu, 0x3000u})
+    EXPECT(is_white_space(cp));
+  for (uint32_t cp : {0x1Cu, 0x1Fu, 0x180Eu, 0x200Bu, 0xFEFFu, uint32_t('a')}) EXPECT(!is_white_space(cp));
+  for (uint32_t cp : {uint32_t('a'), uint32_t('_'), uint32_t('7'), 0x0301u, 0x200Du, 0x24B6u /* circled A */})
+    EXPECT(is_word(cp));
+  for (uint32_t cp : {uint32_t('-'), uint32_t(' '), 0x00B2u /* superscript two: No */}) EXPECT(!is_word(cp));
+}
+
+PYLLM_TEST(unicode_case_orbits) {
+  using unicode::next_in_case_orbit;
+  EXPECT(next_in_case_orbit('a') == 'A' && next_in_case_orbit('A') == 'a');
+  // k, K and the Kelvin sign form one orbit of three.
+  EXPECT(next_in_case_orbit('K') == 'k' && next_in_case_orbit('k') == 0x212A && next_in_case_orbit(0x212A) == 'K');
+  EXPECT(next_in_case_orbit('1') == '1' && next_in_case_orbit(0x4E2D) == 0x4E2D);
+  uint32_t cp = 's';  // s, S and U+017F
+  int n = 0;
+  do {
+    cp = next_in_case_orbit(cp);
+    ++n;
+  } while (cp != 's' && n < 10);
+  EXPECT(n == 3);
+}
+
+PYLLM_TEST(utf8_round_trip) {
+  for (uint32_t cp : {0x0u, 0x41u, 0x7Fu, 0x80u, 0x7FFu, 0x800u, 0xFFFDu, 0xFFFFu, 0x10000u, 0x1F600u, 0x10FFFFu}) {
+    std::string s;
+    utf8::append(s, cp);
+    EXPECT(s.size() == (cp < 0x80 ? 1u : cp < 0x800 ? 2u : cp < 0x10000 ? 3u : 4u));
+    const utf8::Decoded d = utf8::decode(s, 0);
+    EXPECT(d.cp == cp && d.len == s.size());
+    EXPECT(utf8::is_valid(s));
+    EXPECT(utf8::previous(reinterpret_cast<const uint8_t*>(s.data()), s.size()) == 0);
+  }
+}
+
+PYLLM_TEST(utf8_malformed_reads_as_one_byte) {
+  for (const std::string& bad : {std::string("\x80"), std::string("\xC0\xAF"), std::string("\xE0\x80\xAF"),
+                                 std::string("\xED\xA0\x80"), std::string("\xF4\x90\x80\x80"), std::string("\xE4\xB8"),
+                                 std::string("\xF0\x9F\x98"), std::string("\xFF")}) {
+    const utf8::Decoded d = utf8::decode(bad, 0);
+    EXPECT(d.cp == utf8::kReplacement && d.len == 1);
+    EXPECT(!utf8::is_valid(bad));
+  }
+}
+
+PYLLM_TEST(scanners_known_chunks) {
+  EXPECT(chunks("gpt2", "Hello world's   end\n") == (Chunks{"Hello", " world", "'s", "  ", " end", "\n"}));
+  EXPECT(chunks("gpt2", "a 123 ?!x") == (Chunks{"a", " 123", " ?!", "x"}));
+  EXPECT(chunks("cl100k", "I'M 12345 \tword") == (Chunks{"I", "'M", " ", "123", "45", " ", "\tword"}));
+  EXPECT(chunks("cl100k", "x  \n  ") == (Chunks{"x", "  \n  "}));
+  EXPECT(chunks("o200k", "x  \n  ") == (Chunks{"x", "  \n", "  "}));
+  EXPECT(chunks("o200k", "HTMLParser isn't OK") == (Chunks{"HTMLParser", " isn't", " OK"}));
+  EXPECT(chunks("o200k", "\xE4\xB8\xAD" "AB.") == (Chunks{"\xE4\xB8\xAD", "AB", "."}));
+  EXPECT(chunks("none", "a b") == (Chunks{"a b"}));
+  for (const char* name : {"gpt2", "cl100k", "o200k", "none"}) EXPECT(chunks(name, "").empty());
+}
+
+PYLLM_TEST(scanners_survive_malformed_utf8) {
+  const std::string bad = "ab\xE4\xB8 \xFF\xC3";  // truncated sequences, a stray byte, a lead byte at the end
+  for (const char* name : {"gpt2", "cl100k", "o200k"}) {
+    std::string joined;
+    for (const std::string& c : chunks(name, bad)) joined += c;
+    EXPECT(joined == bad);
+  }
+}
