@@ -217,3 +217,119 @@ def test_builtins_match_tiktoken_on_random_text(text):
     for name in BUILTINS:
         ours = _core.pretokenize(name, text)
         assert tiktoken_chunks(name, text, ours) == ours, name
+
+
+# ---- the regex engine (custom patterns) against the regex module ----
+
+CUSTOM_PATTERNS = [
+    GPT2_ORIGINAL,
+    # cl100k_base as first released (without the possessive quantifiers).
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    r"\w+|[^\w\s]+", r"\d+?", r"a|", r"(?:a|)*", r"x*", r"\b\w", r"\w\B", r"(?i)[a-z]+", r"(?i)\p{Lu}+[.!?]",
+    r"[^aeiou\s]{2,3}", r"\s+$", r"^\S+", r"\A.|.\z", r"(?>a+)b|\w", r"\p{Lu}\p{Ll}*+", r"(?=\w)\w{2}",
+    r"(?!\d)\w+", r".", r"[\-\]x]+", r"[]a]+", r"(?:ab|a)(?:bc|c)?", r"\S+?\s", r"\p{^L}+", r"\P{L}{2,}?\P{N}",
+    r"[\p{N}\s]+", r"(?i)STRASSE|ſ+", r"\x41|\u00e9|\U0001F600|\t", r"(a?){2,4}b", r"(?:a|b)*?c", r"[\w-]+",
+    r"(?P<word>\w+)(?:'\w+)?", r"(?<x>\s)+", r"(?#a comment)\w", r"\pL\pN|\pM", r"\p{Letter}+|\p{Decimal_Number}",
+    r"\p{LC}+|\p{Zs}|\p{Cased_Letter}", r"x{,2}|y{2}|z{2,}", r"{|x{", r"(?i:K)", r"a(?i)b|c", r"(?-i:a)", r".{3}\Z", r"[^\s\p{L}]{1,3}+",
+    r" ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+", r"(?:(?:a|b)+c)+", r"\d{2,}?\d", r"(?=(\w))\w+?",
+]
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_engine_runs_tiktoken_patterns(name):
+    """The engine, given tiktoken's regexes, agrees with the scanners (and so with regex.findall)."""
+    for text in [BIBLE, *SAMPLES.values(), hamlet()[:60_000]]:
+        assert _core.pretokenize(tiktoken_pattern(name), text) == _core.pretokenize(name, text)
+
+
+@pytest.mark.parametrize("pattern", CUSTOM_PATTERNS)
+def test_engine_matches_regex_module(pattern):
+    for text in [BIBLE, *SAMPLES.values()]:
+        assert _core.pretokenize(pattern, text) == findall(pattern, text), text[:40]
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CUSTOM_PATTERNS + [tiktoken_pattern(n) for n in BUILTINS]), tricky_text())
+def test_engine_on_random_unicode(pattern, text):
+    text = "".join(c for c in text if agrees_with_regex_module(c))
+    assert _core.pretokenize(pattern, text) == findall(pattern, text)
+
+
+def test_engine_findall_semantics():
+    # After an empty match the next may start at the same place only if it is not empty (Python's rule).
+    assert _core.pretokenize("a|", "ab") == ["a", "", ""] == findall("a|", "ab")
+    assert _core.pretokenize("x*", "axxb") == ["", "xx", "", ""] == findall("x*", "axxb")
+    assert _core.pretokenize(r"\s+", "") == [] and _core.pretokenize("", "ab") == ["", "", ""]
+    # Text no match covers is dropped.
+    assert _core.pretokenize(r"\d+", "a1b22c") == ["1", "22"]
+
+
+def test_engine_documented_differences_from_the_regex_module():
+    # '$' is Rust's (end of text only); Python's also matches before a final newline.
+    assert _core.pretokenize(r"\w+$", "ab\n") == [] and findall(r"\w+$", "ab\n") == ["ab"]
+    assert _core.pretokenize(r"\w+$", "ab") == ["ab"]
+    # (?i) is simple case folding: no Turkic dotted/dotless i pairs (the regex module adds them).
+    assert _core.pretokenize("(?i)i", "iIİı") == ["i", "I"] and findall("(?i)i", "iIİı") == ["i", "I", "İ"]
+    # ... and it closes classes over case as Rust's regex does: (?i)\p{Lu} adds the other cases of upper-case
+    # letters; the regex module makes it every cased letter (Lu, Ll, Lt), such as the ligature U+FB01.
+    assert _core.pretokenize(r"(?i)\p{Lu}", "Aa\ufb01") == ["A", "a"] and findall(r"(?i)\p{Lu}", "Aa\ufb01") == ["A", "a", "\ufb01"]
+    # \x{...}, as in Rust (the regex module lacks it).
+    assert _core.pretokenize(r"\x{4e2d}+", "a中中b") == ["中中"]
+
+
+@pytest.mark.parametrize("pattern, position, problem", [
+    (r"(?<=a)b", 0, "lookbehind is not supported"),
+    (r"ab(?<!a)", 2, "lookbehind is not supported"),
+    (r"(a)\1", 3, "backreference is not supported"),
+    (r"(?P<n>a)(?P=n)", 8, "named backreference"),
+    (r"(a", 0, "unterminated group"),
+    (r"a)", 1, "unbalanced"),
+    (r"[z-a]", 1, "range out of order"),
+    (r"x[a", 1, "unterminated character class"),
+    (r"*a", 0, "nothing to repeat"),
+    (r"a|+", 2, "nothing to repeat"),
+    (r"a**", 2, "quantifier on a quantifier"),
+    (r"a{3,2}", 1, "n < m"),
+    (r"a{100001}", 1, "over 100000"),
+    (r"\p{Greek}", 0, "Unicode property 'Greek'"),
+    (r"(?s).", 2, "inline flag 's'"),
+    (r"(?m)^a", 2, "inline flag 'm'"),
+    (r"[[:alpha:]]", 1, "POSIX class"),
+    (r"[a&&b]", 2, "set operation"),
+    (r"\q", 0, "unknown escape \\q"),
+    (r"ab\k<n>", 2, "unknown escape \\k"),
+    (r"^*", 1, "quantified zero-width assertion"),
+    (r"(?=a)+", 5, "quantified zero-width assertion"),
+    (r"x\u12", 1, "malformed hex escape"),
+    (r"\x{110000}", 0, "no Unicode scalar value"),
+    (r"(?|a)", 0, "group syntax is not supported"),
+    ("é(?<=a)", 1, "lookbehind"),  # positions count code points, not bytes
+    (r"\01", 0, "octal escape"),
+    (r"[\d-z]", 3, "range from a class escape"),
+    ("a\\", 1, "trailing backslash"),
+])
+def test_engine_rejects_unsupported_syntax(pattern, position, problem):
+    with pytest.raises(ValueError, match=regex.escape(f"regex '{pattern}': ") + ".*" + regex.escape(problem)
+                       + f".* at position {position}$"):
+        _core.pretokenize(pattern, "abc")
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"(a+)+b", "a" * 40),
+    (r"(?:a|a)*b", "a" * 40),
+    (r"(?:\w+\s?)*$", "word " * 30 + "!"),
+])
+def test_engine_step_budget_stops_catastrophic_backtracking(pattern, text):
+    import time
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"backtracking steps .* catastrophically"):
+        _core.pretokenize(pattern, text)
+    assert time.perf_counter() - start < 10  # 2^40 steps would take hours
+
+
+def test_engine_handles_long_runs_without_recursion():
+    """Long greedy and lazy runs and long alternation loops neither overflow the stack nor go quadratic."""
+    text = "a" * 300_000 + " " * 200_000 + "b"
+    assert _core.pretokenize(r"\p{L}+|\s+(?!\S)|\s+", text) == ["a" * 300_000, " " * 199_999, " ", "b"]
+    assert _core.pretokenize(r"(?:a|b)+", "ab" * 100_000) == ["ab" * 100_000]
+    assert _core.pretokenize(r"a+?$", "a" * 50_000) == ["a" * 50_000]

@@ -6,6 +6,7 @@
 #include "pyllm/error.h"
 #include "test_util.h"
 #include "text/pretokenize.h"
+#include "text/regex.h"
 #include "text/unicode_tables.h"
 #include "text/utf8.h"
 
@@ -104,4 +105,65 @@ PYLLM_TEST(scanners_survive_malformed_utf8) {
     for (const std::string& c : chunks(name, bad)) joined += c;
     EXPECT(joined == bad);
   }
+}
+
+PYLLM_TEST(regex_engine_matches) {
+  EXPECT(chunks(R"(\p{L}+|\d{1,2})", "ab12345c") == (Chunks{"ab", "12", "34", "5", "c"}));
+  EXPECT(chunks(R"(\s+(?!\S)|\s+|\S+)", "a   b") == (Chunks{"a", "  ", " ", "b"}));
+  EXPECT(chunks(R"((?i:'s|'ll)|\w+)", "it'S we'LL") == (Chunks{"it", "'S", "we", "'LL"}));
+  EXPECT(chunks(R"((?i)k+)", "kK\xE2\x84\xAA" "x") == (Chunks{"kK\xE2\x84\xAA"}));  // with the Kelvin sign
+  EXPECT(chunks(R"(a+?)", "aaa") == (Chunks{"a", "a", "a"}));
+  EXPECT(chunks(R"(a{2,3}?a)", "aaaa") == (Chunks{"aaa"}));
+  EXPECT(chunks(R"((?>a+)a|b)", "aaab") == (Chunks{"b"}));  // the atomic group never gives an a back
+  EXPECT(chunks(R"(a++a|a+)", "aaa") == (Chunks{"aaa"}));
+  EXPECT(chunks(R"((?=ab)a|b)", "abb") == (Chunks{"a", "b", "b"}));
+  EXPECT(chunks(R"(^a|a$)", "aaa") == (Chunks{"a", "a"}));
+  EXPECT(chunks(R"(\bw)", "w ww") == (Chunks{"w", "w"}));
+  EXPECT(chunks(R"([^\s\p{L}\p{N}]+)", "a, b?! 3.") == (Chunks{",", "?!", "."}));
+  EXPECT(chunks(R"((?:a|)*)", "aab") == (Chunks{"aa", "", ""}));  // an empty iteration ends the loop
+  EXPECT(chunks(R"(a|)", "ab") == (Chunks{"a", "", ""}));
+  EXPECT(chunks(R"(.)", "\xE4\xB8\xAD\n") == (Chunks{"\xE4\xB8\xAD"}));
+  EXPECT(chunks(R"(\x{4e2d}|\u00e9)", "\xC3\xA9\xE4\xB8\xAD") == (Chunks{"\xC3\xA9", "\xE4\xB8\xAD"}));
+}
+
+PYLLM_TEST(regex_engine_match_at) {
+  const Regex re(R"(\p{Lu}\p{Ll}+)");
+  size_t end = 0;
+  EXPECT(re.match_at("xHello", 1, &end) && end == 6);
+  EXPECT(!re.match_at("xHello", 0, &end));
+  EXPECT_THROWS(re.match_at("ab", 3, &end), IndexError);
+  EXPECT_THROWS(re.match_at("\xFF", 0, &end), ValueError);
+}
+
+PYLLM_TEST(regex_engine_errors_name_pattern_and_position) {
+  auto message = [](const std::string& pattern) -> std::string {
+    try {
+      Regex r(pattern);
+    } catch (const ValueError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT(message("ab(?<=a)") == "regex 'ab(?<=a)': lookbehind is not supported at position 2");
+  EXPECT(message("(a)\\1") == "regex '(a)\\1': a backreference is not supported at position 3");
+  EXPECT(message("\xC3\xA9[") == "regex '\xC3\xA9[': an unterminated character class at position 1");
+  EXPECT(message("a{2}{3}") == "regex 'a{2}{3}': a quantifier on a quantifier (wrap the first in a group) at position 4");
+  EXPECT(message("\\p{Foo}").find("Unicode property 'Foo'") != std::string::npos);
+  EXPECT(message("(?x)a").find("inline flag 'x'") != std::string::npos);
+  EXPECT(message(R"(\p{L}+|\s)").empty());
+  EXPECT_THROWS(Pretokenizer::create("(a"), ValueError);
+}
+
+PYLLM_TEST(regex_engine_step_budget) {
+  std::vector<Span> out;
+  EXPECT_THROWS(Pretokenizer::create("(a+)+b").split(std::string(40, 'a'), out), ValueError);
+  // A long run is linear, not a budget problem: 2e5 spaces back off one character.
+  out.clear();
+  Pretokenizer::create(R"(\s+(?!\S)|\s+|\S+)").split(std::string(200000, ' ') + "x", out);
+  EXPECT(out.size() == 3 && out[0].end == 199999);
+}
+
+PYLLM_TEST(regex_engine_rejects_invalid_utf8_text) {
+  std::vector<Span> out;
+  EXPECT_THROWS(Pretokenizer::create("a").split("a\xFF", out), ValueError);
 }

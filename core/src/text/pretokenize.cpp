@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "pyllm/error.h"
+#include "text/regex.h"
 #include "text/scanners.h"
 
 namespace pyllm::text {
@@ -41,6 +42,15 @@ class ScannerImpl final : public Pretokenizer::Impl {
   Fn fn_;
 };
 
+class RegexImpl final : public Pretokenizer::Impl {
+ public:
+  explicit RegexImpl(const std::string& pattern) : regex_(pattern) {}
+  void split(std::string_view text, std::vector<Span>& out) const override { regex_.find_all(text, out); }
+
+ private:
+  Regex regex_;
+};
+
 }  // namespace
 
 Pretokenizer Pretokenizer::create(const std::string& pattern) {
@@ -55,7 +65,7 @@ Pretokenizer Pretokenizer::create(const std::string& pattern) {
   } else if (pattern == "o200k") {
     p.impl_ = std::make_shared<const ScannerImpl>(split_o200k);
   } else {
-    PYLLM_FAIL(NotImplementedError, "pre-tokenizer '" << pattern << "' is not available yet");
+    p.impl_ = std::make_shared<const RegexImpl>(pattern);
   }
   return p;
 }
