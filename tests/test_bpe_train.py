@@ -115,6 +115,15 @@ def test_train_matches_hf_on_samples():
     assert as_bytes(vocab, merges) == hf_train(docs, 1500, 1)
 
 
+@pytest.mark.parametrize("name", ["gpt2", "cl100k", "o200k"])
+def test_custom_pattern_counts_documents_whole(name):
+    # A custom regex runs on the core's regex engine over each whole document (never cut): with the regex a
+    # built-in name stands for, the merges are the built-in scanner's.
+    text = hamlet()
+    expected = train_bpe(text, 1000, pattern=name, show_progress=False)
+    assert train_bpe(text, 1000, pattern=_core.pretokenize_regex(name), show_progress=False) == expected
+
+
 @pytest.mark.parametrize("min_frequency", [0, 1, 2, 5])
 def test_random_corpora_match_hf(rng, min_frequency):
     # Small alphabets make many ties (equal counts), bytes from both ends of HF's byte order (space, newline,
@@ -325,6 +334,8 @@ def test_errors(tmp_path):
         train_bpe("abc", 300, pattern="none", min_frequency=-1)
     with pytest.raises(TypeError, match="train_bpe: texts must yield str, got bytes"):
         train_bpe(iter([b"abc"]), 300, pattern="none", show_progress=False)
+    with pytest.raises(ValueError, match=r"regex '\(unclosed': an unterminated group"):
+        train_bpe("abc", 300, pattern="(unclosed")
     with pytest.raises(TypeError, match="train_bpe: pattern must be a str"):
         train_bpe("abc", 300, pattern=None)
     bad = tmp_path / "bad.txt"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 #include "pyllm/error.h"
 #include "pyllm/parallel.h"
@@ -197,52 +198,54 @@ void ChunkCounter::count(const std::vector<std::string_view>& documents, bool un
     while (g < static_cast<size_t>(threads) && seen >= total * g / threads) group_start[g++] = u;
     seen += units[u].text.size();
   }
-  std::vector<size_t> bad_utf8(threads, SIZE_MAX);  // per group: the first invalid byte's unit and offset
-  std::vector<size_t> bad_unit(threads, SIZE_MAX);
-
+  // A failure (invalid UTF-8, a regex over its step budget) is caught inside the parallel region and
+  // rethrown after it: the first one in text order.
+  std::vector<std::exception_ptr> errors(threads);
   parallel_for(0, threads, 1, [&](int64_t g_begin, int64_t g_end) {
     std::vector<Span> spans;
     std::vector<size_t> next;
     for (int64_t g = g_begin; g < g_end; ++g) {
-      ChunkTable& table = tables_[g];
-      for (size_t u = group_start[g]; u < group_start[g + 1]; ++u) {
-        std::string_view text = units[u].text;
-        size_t valid = valid_utf8_prefix(text);
-        if (valid != text.size()) {
-          bad_utf8[g] = valid;
-          bad_unit[g] = u;
-          break;
-        }
-        // Special tokens first (leftmost, then longest), then the pattern over the text between them.
-        // next[k]: where special k next occurs at or after `pos` (found again only once passed).
-        next.clear();
-        for (const std::string& special : specials_) next.push_back(text.find(special));
-        for (size_t pos = 0;;) {
-          size_t hit = std::string_view::npos, hit_len = 0;
-          for (size_t k = 0; k < specials_.size(); ++k) {
-            if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(specials_[k], pos);
-            if (next[k] < hit || (next[k] == hit && hit != std::string_view::npos && specials_[k].size() > hit_len)) {
-              hit = next[k];
-              hit_len = specials_[k].size();
-            }
+      try {
+        for (size_t u = group_start[g]; u < group_start[g + 1]; ++u) {
+          std::string_view text = units[u].text;
+          size_t valid = valid_utf8_prefix(text);
+          if (valid != text.size()) {
+            size_t offset = static_cast<size_t>(text.data() - documents[units[u].document].data()) + valid;
+            if (unfinished) PYLLM_FAIL(ValueError, "train_bpe: invalid UTF-8 at byte " << offset + carry_offset_);
+            PYLLM_FAIL(ValueError, "train_bpe: invalid UTF-8 at byte " << offset << " of document " << units[u].document);
           }
-          std::string_view segment = text.substr(pos, hit == std::string_view::npos ? std::string_view::npos : hit - pos);
-          spans.clear();
-          pretokenizer_.split(segment, spans);
-          for (const Span& s : spans) table.add(segment.substr(s.begin, s.end - s.begin), 1);
-          if (hit == std::string_view::npos) break;
-          pos = hit + hit_len;
+          count_unit(text, tables_[g], spans, next);
         }
+      } catch (...) {
+        errors[g] = std::current_exception();
       }
     }
   });
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
 
-  for (int g = 0; g < threads; ++g) {
-    if (bad_unit[g] == SIZE_MAX) continue;
-    const Unit& u = units[bad_unit[g]];
-    size_t offset = static_cast<size_t>(u.text.data() - documents[u.document].data()) + bad_utf8[g];
-    if (unfinished) PYLLM_FAIL(ValueError, "train_bpe: invalid UTF-8 at byte " << offset + carry_offset_);
-    PYLLM_FAIL(ValueError, "train_bpe: invalid UTF-8 at byte " << offset << " of document " << u.document);
+void ChunkCounter::count_unit(std::string_view text, ChunkTable& table, std::vector<Span>& spans,
+                              std::vector<size_t>& next) const {
+  // Special tokens first (leftmost, then longest), then the pattern over the text between them.
+  // next[k]: where special k next occurs at or after `pos` (searched again only once passed).
+  next.clear();
+  for (const std::string& special : specials_) next.push_back(text.find(special));
+  for (size_t pos = 0;;) {
+    size_t hit = std::string_view::npos, hit_len = 0;
+    for (size_t k = 0; k < specials_.size(); ++k) {
+      if (next[k] != std::string_view::npos && next[k] < pos) next[k] = text.find(specials_[k], pos);
+      if (next[k] < hit || (next[k] == hit && hit != std::string_view::npos && specials_[k].size() > hit_len)) {
+        hit = next[k];
+        hit_len = specials_[k].size();
+      }
+    }
+    std::string_view segment = text.substr(pos, hit == std::string_view::npos ? std::string_view::npos : hit - pos);
+    spans.clear();
+    pretokenizer_.split(segment, spans);
+    for (const Span& s : spans) table.add(segment.substr(s.begin, s.end - s.begin), 1);
+    if (hit == std::string_view::npos) return;
+    pos = hit + hit_len;
   }
 }
 

@@ -81,6 +81,8 @@ class ChunkCounter {
   // `unfinished`: documents holds one piece of the document add() is receiving (errors give its offset).
   void count(const std::vector<std::string_view>& documents, bool unfinished);
   void cut(std::string_view document, std::vector<std::string_view>& units) const;
+  // Counts the chunks of one unit into `table`; `spans` and `next` are scratch space.
+  void count_unit(std::string_view text, ChunkTable& table, std::vector<Span>& spans, std::vector<size_t>& next) const;
 
   Pretokenizer pretokenizer_;
   std::vector<std::string> specials_;
