@@ -49,7 +49,7 @@ void register_bpe_train(py::module_& m) {
             });
             return out;
           },
-          "[(chunk bytes, count)] in first-seen order");
+          "[(chunk bytes, count)] in no particular order");
 
   py::class_<ChunkCounter>(m, "BpeChunkCounter", "Pre-tokenizes text and counts its distinct chunks, in parallel.")
       .def(py::init<const std::string&, std::vector<std::string>, size_t>(), py::arg("pattern"),

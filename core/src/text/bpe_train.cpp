@@ -12,10 +12,21 @@ namespace pyllm::text {
 
 namespace {
 
-// A fast non-cryptographic hash of a short byte string (chunks average a few bytes).
+// A fast non-cryptographic hash of a short byte string (chunks average a few bytes): 64-bit multiplies,
+// then a finalizer.
 inline uint64_t mix(uint64_t a, uint64_t b) {
   __uint128_t r = static_cast<__uint128_t>(a) * b;
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+// MurmurHash3's finalizer: every input bit flips each output bit with probability about 1/2, so the low
+// bits that pick a bucket depend on the whole key.
+inline uint64_t fmix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xFF51AFD7ED558CCDull;
+  x ^= x >> 33;
+  x *= 0xC4CEB9FE1A85EC53ull;
+  return x ^ (x >> 33);
 }
 
 uint64_t hash_bytes(const char* p, size_t n) {
@@ -27,7 +38,7 @@ uint64_t hash_bytes(const char* p, size_t n) {
   }
   uint64_t w = 0;
   std::memcpy(&w, p, n);
-  return mix(h ^ w, 0x94D049BB133111EBull);
+  return fmix64(mix(h ^ w, 0x94D049BB133111EBull));
 }
 
 // The length of the longest valid UTF-8 prefix of `s`: ASCII eight bytes at a time, the rest through
@@ -94,44 +105,69 @@ const ByteRank kByteRank;
 
 // ---- ChunkTable ----
 
-ChunkTable::ChunkTable() : slots_(1024, 0) {}
+ChunkTable::ChunkTable() : slots_(1024, Slot{}) {}
+
+std::string_view ChunkTable::view(const Slot& s) const {
+  if (s.length <= kInline) return {s.data, s.length};
+  uint64_t offset;
+  std::memcpy(&offset, s.data, sizeof offset);
+  return {long_bytes_.data() + offset, s.length};
+}
 
 void ChunkTable::grow() {
-  std::vector<uint64_t> slots(slots_.size() * 2, 0);
+  std::vector<Slot> slots(slots_.size() * 2, Slot{});
   size_t mask = slots.size() - 1;
-  for (uint64_t s : slots_) {
-    if (s == 0) continue;
-    size_t i = (s >> 32) & mask;
-    while (slots[i] != 0) i = (i + 1) & mask;
+  for (const Slot& s : slots_) {
+    if (s.count == 0) continue;
+    size_t i = s.hash & mask;
+    while (slots[i].count != 0) i = (i + 1) & mask;
     slots[i] = s;
   }
   slots_.swap(slots);
 }
 
 void ChunkTable::add(std::string_view chunk, uint64_t count) {
+  if (count == 0) return;
   total_ += count;
   uint32_t h = static_cast<uint32_t>(hash_bytes(chunk.data(), chunk.size()) >> 32);
+  // A short chunk zero-padded as slots hold it, so that comparing it is a fixed 16-byte compare.
+  char padded[kInline] = {};
+  bool short_chunk = chunk.size() <= kInline;
+  if (short_chunk) std::memcpy(padded, chunk.data(), chunk.size());
   size_t mask = slots_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
-    uint64_t s = slots_[i];
-    if (s == 0) {
-      entries_.push_back({bytes_.size(), count, static_cast<uint32_t>(chunk.size()), h});
-      bytes_.insert(bytes_.end(), chunk.begin(), chunk.end());
-      slots_[i] = (uint64_t(h) << 32) | entries_.size();
-      if (entries_.size() * 2 > slots_.size()) grow();
+    Slot& s = slots_[i];
+    if (s.count == 0) {
+      s.count = count;
+      s.hash = h;
+      s.length = static_cast<uint32_t>(chunk.size());
+      if (short_chunk) {
+        std::memcpy(s.data, padded, kInline);
+      } else {
+        uint64_t offset = long_bytes_.size();
+        std::memcpy(s.data, &offset, sizeof offset);
+        long_bytes_.insert(long_bytes_.end(), chunk.begin(), chunk.end());
+      }
+      if (++size_ * 4 > slots_.size() * 3) grow();  // at most 3/4 full
       return;
     }
-    if (static_cast<uint32_t>(s >> 32) != h) continue;
-    Entry& e = entries_[static_cast<uint32_t>(s) - 1];
-    if (e.length == chunk.size() && std::memcmp(bytes_.data() + e.offset, chunk.data(), chunk.size()) == 0) {
-      e.count += count;
+    if (s.hash == h && s.length == chunk.size() &&
+        (short_chunk ? std::memcmp(s.data, padded, kInline) == 0 : view(s) == chunk)) {
+      s.count += count;
       return;
     }
   }
 }
 
 void ChunkTable::merge_from(const ChunkTable& other) {
-  other.for_each([this](std::string_view chunk, uint64_t count) { add(chunk, count); });
+  while ((size_ + other.size_) * 4 > slots_.size() * 3) grow();
+  // other's slots in a scrambled order (an odd stride visits them all): in slot order the keys would come
+  // sorted by home bucket and pile up behind one another in this table's probe runs.
+  size_t mask = other.slots_.size() - 1, stride = (other.slots_.size() / 8 * 5) | 1;
+  for (size_t k = 0, i = 0; k <= mask; ++k, i = (i + stride) & mask) {
+    const Slot& s = other.slots_[i];
+    if (s.count != 0) add(other.view(s), s.count);
+  }
 }
 
 // ---- ChunkCounter ----
@@ -291,7 +327,7 @@ class PairIndex {
 
  private:
   static constexpr uint64_t kEmpty = ~uint64_t(0);
-  static size_t hash(uint64_t key) { return static_cast<size_t>(mix(key, 0x9E3779B97F4A7C15ull)); }
+  static size_t hash(uint64_t key) { return static_cast<size_t>(fmix64(key)); }
   void grow() {
     std::vector<uint64_t> keys(keys_.size() * 2, kEmpty);
     std::vector<uint32_t> slots(keys.size());
