@@ -85,7 +85,7 @@ size_t last_safe_cut(std::string_view text) {
   return 0;
 }
 
-// The tokens of the 256 bytes in the order Hugging Face's ByteLevel alphabet gives them: by the code point
+// The ranks of the 256 bytes in Hugging Face's ByteLevel alphabet, which orders them by the code point
 // of the character each byte maps to (bytes 33-126, 161-172, 174-255 map to themselves, the others to 256
 // and up, in byte order).
 struct ByteRank {
