@@ -171,21 +171,22 @@ def test_random_unicode_matches_hf(text, ours, hf_raw):
     assert ours.encode(text) == hf_raw.encode(text).ids
 
 
+_PAIRS = {}
+
+
+def _normalizer_pair(minilm_dir, key):
+    """(ours, HF) for one set of normalizer switches, built once."""
+    if key not in _PAIRS:
+        vocab = minilm_dir / "vocab.txt"
+        _PAIRS[key] = (ours_with(vocab, **dict(key)), hf_bert(vocab, **dict(key)))
+    return _PAIRS[key]
+
+
 @settings(max_examples=150, deadline=None)
 @given(text=st.text(alphabet=TRICKY, max_size=60), normalizer=st.sampled_from(NORMALIZER_CASES))
 def test_random_text_matches_hf_for_each_normalizer(text, normalizer, minilm_dir):
     ours, hf = _normalizer_pair(minilm_dir, tuple(normalizer.items()))
     assert ours.encode(text) == hf.encode(text).ids
-
-
-_PAIRS = {}
-
-
-def _normalizer_pair(minilm_dir, key):
-    if key not in _PAIRS:
-        vocab = minilm_dir / "vocab.txt"
-        _PAIRS[key] = (ours_with(vocab, **dict(key)), hf_bert(vocab, **dict(key)))
-    return _PAIRS[key]
 
 
 _TRUNCATING = {}
@@ -255,6 +256,8 @@ def test_encode_batch_padding_matches_hf(ours, hf_fast):
 
 def test_vocabulary_lookups(ours, hf_fast):
     assert ours.vocab_size == len(ours) == 30522
+    assert ours.num_special_tokens_to_add() == hf_fast.num_special_tokens_to_add() == 2
+    assert ours.num_special_tokens_to_add(pair=True) == hf_fast.num_special_tokens_to_add(pair=True) == 3
     assert ours.token_to_id("hello") == hf_fast.convert_tokens_to_ids("hello") == 7592
     assert ours.token_to_id("no-such-token") is None
     assert ours.id_to_token(7592) == "hello" and ours.id_to_token(102) == "[SEP]"

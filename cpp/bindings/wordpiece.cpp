@@ -53,6 +53,23 @@ Utf8Views utf8_views(const py::sequence& texts, const char* what) {
   return out;
 }
 
+// Creating many lists runs Python's cyclic garbage collector over and over (it starts every few hundred
+// new containers and walks the young objects, sometimes all of them); lists of ints hold no cycles, so the
+// collector pauses while a batch's lists are built.
+class GcPause {
+ public:
+  GcPause() : gc_(py::module_::import("gc")), was_enabled_(gc_.attr("isenabled")().cast<bool>()) {
+    gc_.attr("disable")();
+  }
+  ~GcPause() {
+    if (was_enabled_) gc_.attr("enable")();
+  }
+
+ private:
+  py::module_ gc_;
+  bool was_enabled_;
+};
+
 // A Python list of ints built directly: pybind11's generic list conversion costs as much as the encoding.
 py::list to_list(const std::vector<int32_t>& ids) {
   py::list out(ids.size());
@@ -155,6 +172,7 @@ void register_wordpiece(py::module_& m) {
           [](const WordPieceTokenizer& tok, const py::sequence& texts, const std::optional<py::sequence>& pairs,
              bool add_special_tokens, size_t max_length, int num_threads) {
             std::vector<Encoding> encodings = encode_batch(tok, texts, pairs, add_special_tokens, max_length, num_threads);
+            GcPause pause;
             py::list ids(encodings.size());
             for (size_t i = 0; i < encodings.size(); ++i) PyList_SET_ITEM(ids.ptr(), i, to_list(encodings[i].ids).release().ptr());
             return ids;

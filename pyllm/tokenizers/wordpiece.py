@@ -258,6 +258,11 @@ class WordPieceTokenizer:
             arrays = [_core.from_numpy(a) for a in arrays]
         return dict(zip(("input_ids", "token_type_ids", "attention_mask"), arrays))
 
+    def num_special_tokens_to_add(self, pair=False):
+        """How many ids encode (pair=False) or encode_pair (pair=True) adds around the text: 2 and 3 for BERT.
+        Handy to cut a long document into pieces that fit a model."""
+        return self._core.num_special_tokens(bool(pair))
+
     def tokenize(self, text):
         """The tokens (strings) of `text`, without special tokens: ["hello", ",", "un", "##aff", ...]."""
         return [self._core.id_to_token(i) for i in self.encode(text, add_special_tokens=False)]

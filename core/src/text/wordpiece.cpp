@@ -191,12 +191,13 @@ void WordPieceTokenizer::check_max_length(bool pair, bool add_special_tokens, si
                                        << " special tokens of a " << (pair ? "pair" : "single sequence"));
 }
 
-Encoding WordPieceTokenizer::encode_with(BertWordSplitter& splitter, std::string_view first,
-                                         const std::string_view* second, bool add_special_tokens,
-                                         size_t max_length) const {
-  std::vector<int32_t> seq[2];
-  tokenize_with(splitter, first, seq[0]);
-  if (second) tokenize_with(splitter, *second, seq[1]);
+Encoding WordPieceTokenizer::encode_with(Scratch& scratch, std::string_view first, const std::string_view* second,
+                                         bool add_special_tokens, size_t max_length) const {
+  std::vector<int32_t>* seq = scratch.sequences;
+  seq[0].clear();
+  seq[1].clear();
+  tokenize_with(scratch.splitter, first, seq[0]);
+  if (second) tokenize_with(scratch.splitter, *second, seq[1]);
   bool pair = second != nullptr;
   if (max_length > 0) {
     size_t budget = max_length - (add_special_tokens ? num_special_tokens(pair) : 0);
@@ -206,13 +207,17 @@ Encoding WordPieceTokenizer::encode_with(BertWordSplitter& splitter, std::string
       seq[0].resize(budget);
     }
   }
+  const auto& pieces = pair ? options_.pair_template : options_.single_template;
+  bool templated = add_special_tokens && !pieces.empty();
   Encoding e;
+  size_t n = seq[0].size() + seq[1].size() + (templated ? num_special_tokens(pair) : 0);
+  e.ids.reserve(n);
+  e.type_ids.reserve(n);
   auto append = [&](const std::vector<int32_t>& ids, int32_t type_id) {
     e.ids.insert(e.ids.end(), ids.begin(), ids.end());
     e.type_ids.insert(e.type_ids.end(), ids.size(), type_id);
   };
-  const auto& pieces = pair ? options_.pair_template : options_.single_template;
-  if (add_special_tokens && !pieces.empty()) {
+  if (templated) {
     for (const TemplatePiece& p : pieces) append(p.sequence < 0 ? p.ids : seq[p.sequence], p.type_id);
   } else {
     append(seq[0], pair ? pair_types_[0] : single_type_);
@@ -224,8 +229,8 @@ Encoding WordPieceTokenizer::encode_with(BertWordSplitter& splitter, std::string
 Encoding WordPieceTokenizer::encode(std::string_view first, const std::string_view* second,
                                     bool add_special_tokens, size_t max_length) const {
   check_max_length(second != nullptr, add_special_tokens, max_length);
-  BertWordSplitter splitter(options_.normalization);
-  return encode_with(splitter, first, second, add_special_tokens, max_length);
+  Scratch scratch(options_.normalization);
+  return encode_with(scratch, first, second, add_special_tokens, max_length);
 }
 
 std::vector<Encoding> WordPieceTokenizer::encode_batch(const std::vector<std::string_view>& first,
@@ -246,9 +251,9 @@ std::vector<Encoding> WordPieceTokenizer::encode_batch(const std::vector<std::st
   }
   std::vector<Encoding> out(n);
   parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
-    BertWordSplitter splitter(options_.normalization);
+    Scratch scratch(options_.normalization);
     for (size_t i = bounds[begin]; i < bounds[end]; ++i) {
-      out[i] = encode_with(splitter, first[i], second ? &(*second)[i] : nullptr, add_special_tokens, max_length);
+      out[i] = encode_with(scratch, first[i], second ? &(*second)[i] : nullptr, add_special_tokens, max_length);
     }
   });
   return out;

@@ -78,7 +78,13 @@ class WordPieceTokenizer {
  private:
   void tokenize_with(BertWordSplitter& splitter, std::string_view text, std::vector<int32_t>& out) const;
   void wordpiece(std::string_view word, size_t n_chars, std::vector<int32_t>& out) const;
-  Encoding encode_with(BertWordSplitter& splitter, std::string_view first, const std::string_view* second,
+  // A thread's reusable buffers.
+  struct Scratch {
+    explicit Scratch(const BertNormalization& options) : splitter(options) {}
+    BertWordSplitter splitter;
+    std::vector<int32_t> sequences[2];
+  };
+  Encoding encode_with(Scratch& scratch, std::string_view first, const std::string_view* second,
                        bool add_special_tokens, size_t max_length) const;
   void check_max_length(bool pair, bool add_special_tokens, size_t max_length) const;
   // The next added token at or after `from`: [begin, end) includes the whitespace it strips; false if none.
