@@ -37,6 +37,7 @@ PYBIND11_MODULE(_core, m) {
   pyllm::bindings::register_bpe(m);
   pyllm::bindings::register_bpe_train(m);
   pyllm::bindings::register_wordpiece(m);
+  pyllm::bindings::register_pretokenize(m);
 
   m.def("set_num_threads", &pyllm::set_num_threads, py::arg("n"),
         "Sets the number of OpenMP threads pyllm's kernels use.");

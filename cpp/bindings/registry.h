@@ -16,5 +16,6 @@ void register_ops(pybind11::module_& m);       // ops.cpp: the functional ops
 void register_bpe(pybind11::module_& m);       // bpe.cpp: byte-level BPE encode/decode, pre-tokenizers
 void register_bpe_train(pybind11::module_& m); // bpe_train.cpp: BPE training
 void register_wordpiece(pybind11::module_& m); // wordpiece.cpp: BERT's WordPiece
+void register_pretokenize(pybind11::module_& m); // pretokenize.cpp: pre-tokenizers, Unicode tables (tests)
 
 }  // namespace pyllm::bindings

@@ -24,7 +24,10 @@ class Pretokenizer {
   // (ValueError naming the pattern and the position of unsupported syntax).
   static Pretokenizer create(const std::string& pattern);
 
-  // Appends the chunks of `text` (valid UTF-8) to `out`.
+  // Appends the chunks of `text` (valid UTF-8) to `out`. The built-in scanners never throw (malformed
+  // UTF-8 bytes read as one-byte non-letters) and their chunks tile the text. A custom regex may yield empty
+  // chunks (findall's empty matches) and throws ValueError on invalid UTF-8 or when it backtracks past its
+  // step budget (text/regex.h). Safe to call from many threads at once.
   void split(std::string_view text, std::vector<Span>& out) const;
   const std::string& pattern() const { return pattern_; }
   // The regex a built-in name stands for (tiktoken's), or the pattern itself.
