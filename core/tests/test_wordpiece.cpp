@@ -1,5 +1,5 @@
-// The WordPiece pieces without Python (the parity with Hugging Face is in tests/test_wordpiece.py): UTF-8
-// reading, BERT's word splitting, the prefix trie, greedy longest-match, templates, truncation, decoding.
+// The WordPiece pieces without Python (the parity with Hugging Face is in tests/test_wordpiece.py): BERT's
+// word splitting, the prefix trie, greedy longest-match, added tokens, templates, truncation, decoding.
 #include <string>
 #include <vector>
 
@@ -7,7 +7,6 @@
 #include "test_util.h"
 #include "text/bert_words.h"
 #include "text/prefix_trie.h"
-#include "text/utf8_codec.h"
 #include "text/wordpiece.h"
 
 using namespace pyllm;
@@ -42,24 +41,10 @@ std::vector<int32_t> ids_of(const WordPieceTokenizer& tok, std::string_view text
 
 }  // namespace
 
-PYLLM_TEST(utf8_round_trip_and_malformed_bytes) {
-  std::string s;
-  for (char32_t c : {U'a', U'é', U'中', U'😀'}) append_utf8(s, c);
-  EXPECT(s == "aé中😀");
-  size_t i = 0;
-  EXPECT(next_utf8(s, i) == U'a' && next_utf8(s, i) == U'é' && next_utf8(s, i) == U'中' && next_utf8(s, i) == U'😀');
-  EXPECT(i == s.size());
-  std::string bad = "\xff\xc3";  // an invalid byte, then a truncated sequence: each reads as U+FFFD
-  i = 0;
-  EXPECT(next_utf8(bad, i) == 0xFFFD && i == 1 && next_utf8(bad, i) == 0xFFFD && i == 2);
-  std::string surrogate = "\xed\xa0\x80";  // UTF-8 never encodes surrogates
-  i = 0;
-  EXPECT(next_utf8(surrogate, i) == 0xFFFD && i == 1);
-}
-
 PYLLM_TEST(bert_words_normalize_and_split) {
   EXPECT((words_of("Héllo, WORLD!") == std::vector<std::string>{"hello", ",", "world", "!"}));
   EXPECT((words_of("a\x01\xef\xbf\xbd" "b\tc") == std::vector<std::string>{"ab", "c"}));  // control, U+FFFD dropped
+  EXPECT((words_of("a\xff\xc3" "b") == std::vector<std::string>{"ab"}));  // malformed UTF-8 reads as U+FFFD
   EXPECT((words_of("你好abc") == std::vector<std::string>{"你", "好", "abc"}));           // CJK alone
   EXPECT((words_of("e\xcc\x81") == std::vector<std::string>{"e"}));                        // e + U+0301
   EXPECT(words_of(" \n\xe3\x80\x80 ").empty());                                              // only whitespace

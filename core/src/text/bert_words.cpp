@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "text/utf8_codec.h"
+#include "text/utf8.h"
 
 namespace pyllm::text {
 
@@ -29,7 +29,9 @@ void reorder_marks(std::u32string& s) {
 
 bool BertWordSplitter::next_char(std::string_view text, size_t& i) {
   chars_.clear();
-  char32_t c = next_utf8(text, i);
+  utf8::Decoded d = utf8::decode(text, i);
+  i += d.len;
+  char32_t c = d.cp;
   uint8_t f = bert::flags(c);
   if (options_.clean_text && (f & (bert::kDrop | bert::kSpace))) {
     if (f & bert::kSpace) chars_.push_back(U' ');
@@ -58,11 +60,11 @@ bool BertWordSplitter::finish_word() {
     if (options_.lowercase && (f & bert::kLowercases)) {
       lowered_.clear();
       bert::append_lowercase(c, lowered_);
-      for (char32_t l : lowered_) append_utf8(utf8_, l);
+      for (char32_t l : lowered_) utf8::append(utf8_, l);
       n_chars_ += lowered_.size();
       continue;
     }
-    append_utf8(utf8_, c);
+    utf8::append(utf8_, c);
     ++n_chars_;
   }
   return n_chars_ > 0;

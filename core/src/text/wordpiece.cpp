@@ -4,21 +4,13 @@
 
 #include "pyllm/error.h"
 #include "pyllm/parallel.h"
-#include "text/utf8_codec.h"
+#include "text/utf8.h"
 
 namespace pyllm::text {
 
 namespace {
 
 bool is_whitespace(char32_t c) { return bert::flags(c) & bert::kWhitespace; }
-
-// The code point ending just before byte `end` of s (end > 0), and where it starts.
-char32_t previous_utf8(std::string_view s, size_t end, size_t& start) {
-  start = end - 1;
-  while (start > 0 && (uint8_t(s[start]) & 0xC0) == 0x80) --start;
-  size_t i = start;
-  return next_utf8(s, i);
-}
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
@@ -136,10 +128,17 @@ bool WordPieceTokenizer::find_added(std::string_view text, size_t from, size_t& 
       if (text.compare(pos, t.content.size(), t.content) != 0) continue;
       begin = pos;
       end = pos + t.content.size();
-      size_t start;
-      while (t.lstrip && begin > from && is_whitespace(previous_utf8(text, begin, start))) begin = start;
-      size_t next = end;
-      while (t.rstrip && end < text.size() && is_whitespace(next_utf8(text, next))) end = next;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
+      while (t.lstrip && begin > from) {
+        size_t start = utf8::previous(bytes, begin);
+        if (!is_whitespace(utf8::decode(text, start).cp)) break;
+        begin = start;
+      }
+      while (t.rstrip && end < text.size()) {
+        utf8::Decoded d = utf8::decode(text, end);
+        if (!is_whitespace(d.cp)) break;
+        end += d.len;
+      }
       id = t.id;
       return true;
     }
