@@ -56,14 +56,15 @@ class WordPieceTokenizer:
                  mask_token="[MASK]", continuing_subword_prefix="##", max_input_chars_per_word=100):
         tokens = self._tokens_in_id_order(vocab, "WordPieceTokenizer")
         ids = {token: i for i, token in enumerate(tokens)}  # a repeated token: its last id, as HF keeps it
-        names = dict(zip(_BERT_SPECIAL_TOKENS, (unk_token, sep_token, pad_token, cls_token, mask_token)))
         if unk_token not in ids:
             raise ValueError(f"WordPieceTokenizer: unk_token {unk_token!r} is not in the vocabulary")
-        for role, token in names.items():
+        optional = {"sep_token": sep_token, "pad_token": pad_token, "cls_token": cls_token, "mask_token": mask_token}
+        for role, token in optional.items():
             if token is not None and token not in ids:
                 raise ValueError(f"WordPieceTokenizer: {role} {token!r} is not in the vocabulary (pass {role}=None "
                                  f"if the vocabulary has none)")
-        added = [(token, ids[token], True, False, False) for token in dict.fromkeys(names.values()) if token]
+        specials = dict.fromkeys([unk_token, *(t for t in optional.values() if t is not None)])
+        added = [(token, ids[token], True, False, False) for token in specials]
         single, pair = ([], []) if cls_token is None or sep_token is None else _bert_template(ids[cls_token],
                                                                                               ids[sep_token])
         self._build(tokens, unk_token=unk_token, continuing_prefix=continuing_subword_prefix,
