@@ -61,7 +61,7 @@ def test_gpt2_ids_equal_hf_tokenizers(key):
 # apostrophes, digits, spaces before newlines, combining marks, emoji joiners.
 PIECES = ["a", "Z", "é", "É", "ß", "中", "ｶ", "한", "1", "٣", "²", " ", "  ", "\t", "\n", "\r\n", "\r", "\u00a0",
           "\u3000", "'", "'s", "'LL", "’", "!", "?!", "...", "-", "/", "\u0301", "\u200d", "😀", "👍🏽", "🇯🇵",
-          "$", "_", "\x00", "\x7f", "\ufeff"]
+          "$", "_", "\x00", "\x7f", "\ufeff", "<|endoftext|>"]
 piece_texts = st.lists(st.sampled_from(PIECES), max_size=40).map("".join)
 any_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
 
@@ -76,7 +76,8 @@ def test_random_text_equals_tiktoken(name, text):
 @settings(max_examples=200, deadline=None)
 @given(text=st.one_of(piece_texts, any_texts))
 def test_random_text_gpt2_equals_hf(text):
-    assert ours("gpt2").encode_ordinary(text) == R.hf_gpt2().encode(text).ids
+    # HF cuts added tokens out of any text, as encode does with every special token allowed.
+    assert ours("gpt2").encode(text, allowed_special="all") == R.hf_gpt2().encode(text).ids
 
 
 @pytest.mark.parametrize("name", ENCODINGS)
@@ -443,5 +444,5 @@ def test_train_builds_a_tokenizer_that_round_trips(tmp_path):
     assert len(tok.merges) == 400 - 256 - 1
     ids = tok.encode(text[:5000] + "<|end|>", allowed_special="all")
     assert ids[-1] == 399 and tok.decode(ids) == text[:5000] + "<|end|>"
-    assert len(ids) < 5000 / 2  # the merges compress English text
+    assert len(ids) < 0.7 * 5000  # 143 merges cut English text by a third or more (unmerged: one id a byte)
     assert round_trip(tok, tmp_path / "t.json").encode(text[:5000]) == tok.encode(text[:5000])

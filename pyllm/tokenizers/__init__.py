@@ -1,5 +1,8 @@
 """Tokenizers: byte-level BPE (the vocabularies of GPT-2, cl100k_base and o200k_base, or trained on your
-text), with their file formats. Encoding and training run in pyllm's compiled core."""
+text) with its file formats, BERT's WordPiece, and a character-level tokenizer. Encoding and training run in
+pyllm's compiled core."""
 from .bpe import BPETokenizer
+from .char import CharTokenizer
+from .wordpiece import WordPieceTokenizer
 
-__all__ = ["BPETokenizer"]
+__all__ = ["BPETokenizer", "CharTokenizer", "WordPieceTokenizer"]
