@@ -8,7 +8,7 @@ whole string (it cuts it the same way itself) and, as a second line, the corpus 
 Runs alternate between the libraries (order rotating each rep); the script prints medians and pyllm/HF
 (below 1: pyllm is faster).
 
-Corpora (built once in $PYLLM_CACHE/bench, from the Shakespeare text examples/train_shakespeare.py fetches):
+Corpora (built once in $PYLLM_CACHE/bench, from pyllm.data.shakespeare()):
   shakespeare  the complete works, 5 MB
   repeat100    the complete works 20 times, 101 MB (as many distinct chunks as the 5 MB, counts 20x)
   rot100       20 copies, copy k with its letters rotated by k places (ROT-k): 101 MB whose distinct chunks
@@ -23,14 +23,11 @@ import os
 import pathlib
 import statistics
 import string
-import sys
 import time
 
 import pyllm
+from pyllm.data import cache_dir, shakespeare
 from pyllm.tokenizers.train import train_bpe
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "examples"))
-from train_shakespeare import cache_dir, shakespeare_text  # noqa: E402
 
 
 def rotate(text, k):
@@ -42,7 +39,7 @@ def rotate(text, k):
 def corpus_path(name):
     path = pathlib.Path(cache_dir()) / "bench" / f"{name}.txt"
     if not path.exists():
-        works = shakespeare_text()
+        works = shakespeare()
         text = {"shakespeare": lambda: works,
                 "repeat100": lambda: "\n\n".join([works] * 20),
                 "rot100": lambda: "\n\n".join(rotate(works, k) for k in range(20))}[name]()
