@@ -5,6 +5,7 @@
     shakespeare_works()   the same as [(name, text)]
     bible("kjv")          the 31,102 verses of the King James Version as [(reference, text)]
     bible("sparv")        the Reina-Valera 1909 (Spanish), verse i aligned with verse i of the KJV
+    bible_en_es()         KJV -> Reina-Valera verse pairs, split into train/val/test
 """
 import glob
 import io
@@ -16,6 +17,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+
+import numpy as np
 
 from . import sword
 
@@ -133,3 +136,27 @@ def bible(module="kjv"):
         _write_json_atomically(target, verses)
     with open(target, encoding="utf-8") as f:
         return [tuple(verse) for verse in json.load(f)]
+
+
+def bible_en_es(val_size=1000, test_size=1000, seed=0):
+    """English -> Spanish verse pairs for translation: {"train", "val", "test"} -> [(reference, kjv, reina_valera)],
+    from bible("kjv") and bible("sparv") (Reina-Valera 1909). Verses either translation leaves empty (folded
+    into a neighbour) are left out, 31,084 pairs remain. The split is a permutation drawn from ``seed`` (NumPy's
+    PCG64, the same on every machine): ``val_size`` and ``test_size`` verses held out, the rest train, each
+    split in canonical order."""
+    english, spanish = bible("kjv"), bible("sparv")
+    if len(english) != len(spanish):
+        raise ValueError(f"bible_en_es: the KJV has {len(english)} verses but the Reina-Valera {len(spanish)}")
+    pairs = []
+    for (ref_en, en), (ref_es, es) in zip(english, spanish):
+        if ref_en != ref_es:
+            raise ValueError(f"bible_en_es: the translations are not verse-aligned: {ref_en!r} beside {ref_es!r}")
+        if en.strip() and es.strip():
+            pairs.append((ref_en, en, es))
+    if val_size < 0 or test_size < 0 or val_size + test_size >= len(pairs):
+        raise ValueError(f"bible_en_es: val_size {val_size} and test_size {test_size} must be non-negative and "
+                         f"leave training pairs out of {len(pairs)}")
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    held = {"val": order[:val_size], "test": order[val_size:val_size + test_size],
+            "train": order[val_size + test_size:]}
+    return {split: [pairs[i] for i in np.sort(idx)] for split, idx in held.items()}
