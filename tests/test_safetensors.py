@@ -12,6 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file as ref_load, save_file as ref_save
 
 import pyllm
+import pyllm.io.atomic as atomic
 import pyllm.io.safetensors as st
 from pyllm.io import SafetensorsError, SafetensorsFile, load_file, save_file
 
@@ -160,3 +161,14 @@ def test_save_errors(tmp_path):
 
 def test_docstring_examples():
     assert doctest.testmod(st).failed == 0
+    assert doctest.testmod(atomic).failed == 0
+
+
+def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="boom"):
+        with atomic.atomic_write(path) as f:
+            f.write(b"half")
+            raise RuntimeError("boom")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["f.bin"]

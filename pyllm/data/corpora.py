@@ -20,6 +20,7 @@ import tempfile
 
 import numpy as np
 
+from ..io.atomic import atomic_write
 from . import sword
 
 
@@ -36,15 +37,8 @@ def cache_dir():
 
 def _write_json_atomically(path, value):
     """Writes the whole file or nothing: a temporary file in the same directory, then a rename."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, ensure_ascii=False)
-        os.replace(partial, path)
-    except BaseException:
-        os.unlink(partial)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, ensure_ascii=False)
 
 
 def _run(command, what, cwd=None):

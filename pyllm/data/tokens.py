@@ -17,11 +17,11 @@ last `val_fraction` of the tokens are the validation split, as nanoGPT splits it
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from .. import _core
+from ..io.atomic import atomic_write
 from .corpora import _write_json_atomically
 
 META = "meta.json"
@@ -106,24 +106,14 @@ def prepare_tokens(texts, tokenizer, out_dir, val_fraction=0.1, separator_id=Non
     splits = {"train": ids[:len(ids) - n_val], "val": ids[len(ids) - n_val:]}
     os.makedirs(out_dir, exist_ok=True)
     for split, part in splits.items():
-        _write_array_atomically(os.path.join(out_dir, f"{split}.bin"), part.astype(dtype))
+        with atomic_write(os.path.join(out_dir, f"{split}.bin")) as f:
+            part.astype(dtype).tofile(f)
     meta = {"format": FORMAT, "version": 1, "dtype": dtype.name, "vocab_size": vocab_size,
             "tokenizer": type(tokenizer).__name__, "tokenizer_name": tokenizer_name,
             "separator_id": separator_id, "documents": len(documents),
             "tokens": {split: int(len(part)) for split, part in splits.items()}}
     _write_json_atomically(os.path.join(os.path.abspath(out_dir), META), meta)
     return meta
-
-
-def _write_array_atomically(path, array):
-    fd, partial = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            array.tofile(f)
-        os.replace(partial, path)
-    except BaseException:
-        os.unlink(partial)
-        raise
 
 
 def read_meta(directory):

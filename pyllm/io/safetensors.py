@@ -25,11 +25,11 @@ import ctypes
 import json
 import os
 import struct
-import tempfile
 
 import numpy as np
 
 from .. import _core
+from .atomic import atomic_write
 
 Tensor = _core.Tensor
 
@@ -220,20 +220,13 @@ def save_file(tensors, path, metadata=None):
         header = {"__metadata__": dict(metadata), **header}
     raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, partial = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(raw)))
-            f.write(raw)
-            for _, t in items:
-                nbytes = t.numel() * t.element_size()
-                if nbytes:  # the tensor's own memory, without a copy (t stays alive through the write)
-                    f.write((ctypes.c_char * nbytes).from_address(t.data_ptr()))
-        os.replace(partial, path)
-    except BaseException:
-        os.unlink(partial)
-        raise
+    with atomic_write(path) as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for _, t in items:
+            nbytes = t.numel() * t.element_size()
+            if nbytes:  # the tensor's own memory, without a copy (t stays alive through the write)
+                f.write((ctypes.c_char * nbytes).from_address(t.data_ptr()))
 
 
 def _bfloat16_from_bits(bits):

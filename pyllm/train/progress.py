@@ -11,8 +11,9 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
+
+from ..io.atomic import atomic_write
 
 CSV_COLUMNS = ["step", "kind", "loss", "train_loss", "val_loss", "lr", "grad_norm", "tokens_per_s", "elapsed"]
 
@@ -23,9 +24,13 @@ class ProgressBar:
         self.tty = hasattr(self.file, "isatty") and self.file.isatty()
         self.start_step, self.start_time, self.last_draw = initial, time.perf_counter(), 0.0
         self.shown = False
+        self.tokens = 0
 
-    def update(self, step, loss, lr, tokens_per_s):
+    def update(self, step, loss, lr, tokens):
+        """After each step: ``tokens`` processed by it. The bar's tokens/s is the mean since the bar began
+        (steady, unlike one step's rate)."""
         now = time.perf_counter()
+        self.tokens += tokens
         if self.tty and now - self.last_draw < 0.1 and step < self.total:
             return
         if not self.tty and step % self.every and step < self.total:
@@ -33,7 +38,8 @@ class ProgressBar:
         self.last_draw = now
         done = step / max(1, self.total)
         filled = int(self.width * done)
-        rate = (step - self.start_step) / max(now - self.start_time, 1e-9)
+        elapsed = max(now - self.start_time, 1e-9)
+        rate, tokens_per_s = (step - self.start_step) / elapsed, self.tokens / elapsed
         eta = int((self.total - step) / rate) if rate > 0 else 0
         line = (f"step {step:>{len(str(self.total))}}/{self.total} [{'#' * filled}{'.' * (self.width - filled)}] "
                 f"{done:4.0%} loss {loss:.4f} lr {lr:.2e} {tokens_per_s:,.0f} tok/s eta {eta // 60}:{eta % 60:02d}")
@@ -70,14 +76,8 @@ class MetricsLog:
     def rewrite(self, history):
         for path, text in ((self.jsonl, "".join(_json_line(r) for r in history)),
                            (self.csv, _csv_text(history, header=True))):
-            fd, partial = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".part")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                    f.write(text)
-                os.replace(partial, path)
-            except BaseException:
-                os.unlink(partial)
-                raise
+            with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
 
     def append(self, row):
         with open(self.jsonl, "a", encoding="utf-8") as f:

@@ -180,7 +180,7 @@ class Trainer:
         if self.step % cfg.log_interval == 0 or self.step == cfg.max_iters:
             self._record(row)
         if self._bar is not None:
-            self._bar.update(self.step, loss, lr, row["tokens_per_s"])
+            self._bar.update(self.step, loss, lr, tokens)
         return row
 
     @no_grad()
