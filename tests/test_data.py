@@ -79,6 +79,8 @@ def test_input_errors(tmp_path):
     tok = CharTokenizer("ab")
     with pytest.raises(ValueError, match="the corpus is empty"):
         prepare_tokens(["", ""], tok, tmp_path)
+    with pytest.raises(ValueError, match="separator_id -1 is not an id"):
+        prepare_tokens("ab", tok, tmp_path, separator_id=-1)
     with pytest.raises(ValueError, match="val_fraction must be in"):
         prepare_tokens("ab", tok, tmp_path, val_fraction=1.0)
     with pytest.raises(FileNotFoundError, match="tokenize the corpus first"):

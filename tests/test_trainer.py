@@ -20,7 +20,8 @@ import pyllm.train.optim as optim_module
 from pyllm import nn
 from pyllm.data import TokenDataset
 from pyllm.io import SafetensorsError, save_file
-from pyllm.train import TrainConfig, Trainer, decay_groups, load_weights, plot_losses, read_jsonl
+from pyllm.train import (TrainConfig, Trainer, decay_groups, load_weights, plot_losses, read_checkpoint,
+                         read_jsonl)
 
 V, C, T = 13, 8, 6
 
@@ -239,6 +240,7 @@ def test_logs_hold_every_eval(tmp_path, rng):
 def test_corrupt_checkpoints_raise(tmp_path, rng):
     data = token_data(rng)
     trainer, _ = run(tmp_path, "ok", 0, data, max_iters=4)
+    trainer.metadata = {"model": {"n_embd": C}}
     trainer.fit()
     path = trainer.checkpoint_path
     raw = open(path, "rb").read()
@@ -258,6 +260,7 @@ def test_corrupt_checkpoints_raise(tmp_path, rng):
             super().__init__(rng)
             self.extra = nn.Parameter(pyllm.zeros(3))
 
+    assert read_checkpoint(path)[2]["metadata"] == {"model": {"n_embd": C}}
     wrong = Trainer(Wider(rng), config(tmp_path, "wrong"), partial(data.get_batch, 4, T))
     with pytest.raises(ValueError, match="does not fit this model.*missing keys.*extra"):
         wrong.resume(path)

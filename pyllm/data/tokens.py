@@ -93,6 +93,8 @@ def prepare_tokens(texts, tokenizer, out_dir, val_fraction=0.1, separator_id=Non
         raise ValueError(f"prepare_tokens: val_fraction must be in [0, 1), got {val_fraction}")
     arrays = encode_documents(tokenizer, documents)
     if separator_id is not None:
+        if not 0 <= separator_id < 2**32:
+            raise ValueError(f"prepare_tokens: separator_id {separator_id} is not an id in [0, 2**32)")
         arrays = [piece for a in arrays for piece in (a, np.array([separator_id], dtype=np.int64))]
     ids = np.concatenate(arrays) if arrays else np.zeros(0, np.int64)
     if ids.size == 0:

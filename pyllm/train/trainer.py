@@ -93,11 +93,13 @@ class Trainer:
     ``train_data``, ``val_data``: callables ``rng -> batch`` (a tuple of tensors) that draw a batch with the
     NumPy generator they are given, e.g. ``functools.partial(token_dataset.get_batch, B, T)`` or
     ``pair_dataset.get_batch``. ``loss_fn(model, batch) -> 0-d loss tensor`` (default: ``model(*batch)[1]``).
-    ``callbacks``: functions ``fn(trainer, row)`` called after every step with its log row. Tokens/s counts the
-    elements of the batch's first tensor."""
+    ``callbacks``: functions ``fn(trainer, row)`` called after every step with its log row. ``metadata``: any
+    JSON-serializable dict stored in each checkpoint (e.g. the model's config and the tokenizer's path, what a
+    sampler needs to rebuild the model); ``read_checkpoint(path)[2]["metadata"]`` returns it. Tokens/s counts
+    the elements of the batch's first tensor."""
 
-    def __init__(self, model, config, train_data, val_data=None, loss_fn=default_loss, callbacks=()):
-        self.model, self.config = model, config
+    def __init__(self, model, config, train_data, val_data=None, loss_fn=default_loss, callbacks=(), metadata=None):
+        self.model, self.config, self.metadata = model, config, metadata
         self.train_data, self.val_data, self.loss_fn = train_data, val_data, loss_fn
         self.callbacks = list(callbacks)
         self.optimizer = configure_optimizer(model, config.weight_decay, config.learning_rate,
@@ -216,6 +218,7 @@ class Trainer:
             "last_eval_step": self.last_eval_step,
             "losses_since_eval": self._losses_since_eval,
             "config": dataclasses.asdict(self.config),
+            "metadata": self.metadata,
             "rng": {"pyllm": list(_core.default_generator().get_state()),
                     "numpy": self.data_rng.bit_generator.state,
                     "python": list(random.getstate())},
