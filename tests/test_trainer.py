@@ -215,6 +215,9 @@ def test_sigint_saves_at_the_step_boundary(tmp_path, rng):
     assert signal.getsignal(signal.SIGINT) is handler  # the trainer's handler is gone
     saved = load_weights(trainer.checkpoint_path)
     np.testing.assert_array_equal(saved["head"].numpy(), model.head.detach().numpy())
+    trainer.callbacks = []
+    trainer.fit()  # fit again: carries on to the end
+    assert not trainer.interrupted and trainer.step == trainer.config.max_iters
 
 
 def test_logs_hold_every_eval(tmp_path, rng):

@@ -126,6 +126,7 @@ class Trainer:
         """Trains up to ``config.max_iters`` steps from the current step; returns the history."""
         cfg = self.config
         self.model.train()
+        self.interrupted = self._stop_requested = False
         self._bar = ProgressBar(cfg.max_iters, self.step) if cfg.progress else None
         restore_sigint = self._catch_sigint()
         try:
