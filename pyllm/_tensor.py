@@ -36,6 +36,14 @@ def _to(self, *args, dtype=None, device=None, copy=False):
     return out
 
 
+def _view(self, *shape):
+    """``t.view(2, -1)`` reshapes without copying; ``t.view(pyllm.bfloat16)`` reads the same bytes as another
+    dtype of the same element size."""
+    if len(shape) == 1 and isinstance(shape[0], _core.dtype):
+        return self._view_dtype(shape[0])
+    return _core.view(self, _sizes(shape))
+
+
 def _repr(self):
     if self.dtype == _core.dtype.bfloat16:
         body = np.array2string(self.detach()._to_dtype(_core.dtype.float32).numpy(), separator=", ", prefix="tensor(")
@@ -102,7 +110,7 @@ _METHODS = {
     "type_as": lambda self, other: self._to_dtype(other.dtype),
     "is_floating_point": lambda self: self.dtype.is_floating_point,
     # views
-    "view": lambda self, *shape: _core.view(self, _sizes(shape)),
+    "view": _view,
     "reshape": lambda self, *shape: _core.reshape(self, _sizes(shape)),
     "view_as": lambda self, other: _core.view(self, list(other.shape)),
     "reshape_as": lambda self, other: _core.reshape(self, list(other.shape)),

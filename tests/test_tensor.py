@@ -455,3 +455,15 @@ def test_geometry_accessors(rng):
     assert x.device == pyllm.device("cpu") and x.device == "cpu" and str(x.device) == "cpu"
     with pytest.raises(IndexError, match="size: dim 3 is out of range"):
         x.size(3)
+
+
+def test_view_as_dtype_reinterprets_bytes_like_torch(rng):
+    bits = rng.integers(0, 2**15, size=(3, 5), dtype=np.int16)  # positive finite bfloat16/float16 patterns
+    ours = pyllm.from_numpy(bits.view(np.float16)).view(pyllm.bfloat16)
+    theirs = torch.from_numpy(bits).view(torch.bfloat16)
+    np.testing.assert_array_equal(ours.float().numpy(), theirs.float().numpy())
+    assert ours.view(pyllm.float16).data_ptr() == ours.data_ptr()  # shares memory, no copy
+    i32 = pyllm.from_numpy(rng.standard_normal(4).astype(np.float32)).view(pyllm.int32)
+    np.testing.assert_array_equal(i32.numpy(), torch.from_numpy(i32.view(pyllm.float32).numpy()).view(torch.int32).numpy())
+    with pytest.raises(TypeError, match="cannot view a float32 tensor as float64: their element sizes differ"):
+        pyllm.randn(2).view(pyllm.float64)

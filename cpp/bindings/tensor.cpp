@@ -115,6 +115,14 @@ void register_tensor(py::module_& m) {
   cls.def("contiguous", [](const Tensor& t) { py::gil_scoped_release r; return ops::contiguous(t); });
   cls.def("clone", [](const Tensor& t) { py::gil_scoped_release r; return ops::clone(t); });
   cls.def("_to_dtype", [](const Tensor& t, DType d) { py::gil_scoped_release r; return ops::to_dtype(t, d); });
+  // t.view(dtype): the same bytes read as another dtype of the same size (e.g. uint16-coded bfloat16 weights
+  // from a file), sharing storage and its version counter, detached as in PyTorch.
+  cls.def("_view_dtype", [](const Tensor& t, DType d) {
+    PYLLM_CHECK(itemsize(d) == itemsize(t.dtype()), TypeError,
+                "view: cannot view a " << dtype_name(t.dtype()) << " tensor as " << dtype_name(d)
+                                       << ": their element sizes differ");
+    return Tensor(t.storage(), t.shape(), t.strides(), t.offset(), d);
+  });
   cls.def("copy_", [](const Tensor& t, const Tensor& src) { py::gil_scoped_release r; ops::copy_(t, src); return t; });
   cls.def("fill_", [](const Tensor& t, double v) { py::gil_scoped_release r; ops::fill_(t, v); return t; });
   cls.def("zero_", [](const Tensor& t) { py::gil_scoped_release r; ops::zero_(t); return t; });

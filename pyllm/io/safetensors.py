@@ -21,7 +21,6 @@ pyllm lacks are widened on load, exactly: U8, I8, I16, U16 -> int32 and U32 -> i
 some other tools) is copied into aligned memory. ``save_file`` writes tensors largest item size first, so every
 tensor of its files is aligned.
 """
-import ctypes
 import json
 import os
 import struct
@@ -223,23 +222,12 @@ def save_file(tensors, path, metadata=None):
     with atomic_write(path) as f:
         f.write(struct.pack("<Q", len(raw)))
         f.write(raw)
-        for _, t in items:
-            nbytes = t.numel() * t.element_size()
-            if nbytes:  # the tensor's own memory, without a copy (t stays alive through the write)
-                f.write((ctypes.c_char * nbytes).from_address(t.data_ptr()))
+        for _, t in items:  # the tensor's own memory, without a copy; bfloat16 passes as same-size float16
+            array = (t.view(_core.dtype.float16) if t.dtype == _core.dtype.bfloat16 else t).numpy()
+            f.write(array.reshape(-1).view(np.uint8).data)
 
 
 def _bfloat16_from_bits(bits):
-    """A bfloat16 tensor sharing the memory of ``bits``, a writable uint16 array of bfloat16 bit patterns.
-    NumPy has no bfloat16, so the array is exported through DLPack as uint16 and the capsule's dtype field is
-    relabelled bfloat16 (DLTensor's dtype sits at byte 20: data pointer 8, device 8, ndim 4) before pyllm
-    imports it."""
-    capsule = bits.__dlpack__()
-    address = _capsule_pointer(capsule, b"dltensor")
-    ctypes.memmove(address + 20, bytes([4, 16]), 2)  # kDLBfloat, 16 bits (lanes stay 1)
-    return _core.from_dlpack(capsule)
-
-
-_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-_capsule_pointer.restype = ctypes.c_void_p
-_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    """A bfloat16 tensor sharing the memory of ``bits``, a uint16 array of bfloat16 bit patterns. NumPy has no
+    bfloat16: the bytes enter as float16 (the same size) and are relabelled with ``Tensor.view(dtype)``."""
+    return _core.from_numpy(bits.view(np.float16)).view(_core.dtype.bfloat16)
