@@ -1,0 +1,4 @@
+"""Evaluation: corpus BLEU and chrF (equal to sacrebleu's defaults) and sliding-window perplexity."""
+from .bleu import BLEUScore, CHRFScore, bleu, chrf, tokenize_13a
+
+__all__ = ["BLEUScore", "CHRFScore", "bleu", "chrf", "tokenize_13a"]
