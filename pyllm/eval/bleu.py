@@ -26,13 +26,16 @@ CHAR_ORDER = 6  # chrF's character n-gram orders 1..6
 BETA = 2  # chrF2: recall counts beta^2 = 4 times as much as precision
 
 # ---- the 13a tokenizer ----
-# ASCII symbols that always become tokens of their own: space to '&', '(' to '+', ':' to '@', '/', '[' to '`'
-# and '{' to '~'. Left out, and handled below, are the apostrophe (kept inside words: "don't"), '-' (split only
-# after a digit), and '.' and ',' (kept inside numbers: "3.14", "1,000").
-_SYMBOL = re.compile(r"([ -&(-+:-@/\[-`{-~])")
+# ASCII symbols that always become tokens of their own: '!' to '&', '(' to '+', ':' to '@', '/', '[' to '`' and
+# '{' to '~'. Left out, and handled below, are the apostrophe (kept inside words: "don't"), '-' (split only
+# after a digit), and '.' and ',' (kept inside numbers: "3.14", "1,000"). mteval's class also holds the space,
+# which only adds spaces around spaces; the final split removes them, so leaving it out changes nothing.
+_SYMBOL = re.compile(r"[!-&(-+:-@/\[-`{-~]")
 _PERIOD_COMMA_AFTER_NON_DIGIT = re.compile(r"([^0-9])([.,])")
 _PERIOD_COMMA_BEFORE_NON_DIGIT = re.compile(r"([.,])([^0-9])")
-_DASH_AFTER_DIGIT = re.compile(r"([0-9])(-)")
+_DASH_AFTER_DIGIT = re.compile(r"([0-9])-")
+# Replacements are functions, not templates such as r" \1 ": Python 3.11 expands a template in Python for
+# every match, which took most of the tokenizer's time.
 
 
 def tokenize_13a(line):
@@ -45,12 +48,14 @@ def tokenize_13a(line):
     if "&" in line:  # undo the four XML escapes, in this order ("&amp;lt;" becomes "<", as in mteval)
         line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
     # The rules below look at a character's neighbours: the padding gives the first and last ones a neighbour.
-    line = _SYMBOL.sub(r" \1 ", f" {line} ")
+    # Each rule runs over the output of the one before; a match consumes its neighbour, so in "a.." only the
+    # first period is split by the third rule (mteval's quirks are kept: they change the tokens).
+    line = _SYMBOL.sub(lambda m: f" {m[0]} ", f" {line} ")
     if "." in line or "," in line:  # both rules are no-ops without them, and most segments are short
-        line = _PERIOD_COMMA_AFTER_NON_DIGIT.sub(r"\1 \2 ", line)
-        line = _PERIOD_COMMA_BEFORE_NON_DIGIT.sub(r" \1 \2", line)
+        line = _PERIOD_COMMA_AFTER_NON_DIGIT.sub(lambda m: f"{m[1]} {m[2]} ", line)
+        line = _PERIOD_COMMA_BEFORE_NON_DIGIT.sub(lambda m: f" {m[1]} {m[2]}", line)
     if "-" in line:
-        line = _DASH_AFTER_DIGIT.sub(r"\1 \2 ", line)
+        line = _DASH_AFTER_DIGIT.sub(lambda m: f"{m[1]} - ", line)
     return " ".join(line.split())
 
 
@@ -149,7 +154,7 @@ def bleu(hypotheses, references):
             max_ref = Counter(_ngrams(ref_tokens[0], n))
             for tokens in ref_tokens[1:]:
                 max_ref |= Counter(_ngrams(tokens, n))
-            counts[n - 1] += sum(min(c, max_ref[g]) for g, c in hyp_counts.items() if g in max_ref)
+            counts[n - 1] += sum([min(c, max_ref[g]) for g, c in hyp_counts.items() if g in max_ref])
             totals[n - 1] += len(hyp_tokens) - n + 1
     return _bleu_from_statistics(counts, totals, sys_len, ref_len)
 
@@ -196,7 +201,7 @@ class CHRFScore:
 def _char_ngram_counts(text):
     """Counters of the character n-grams (n = 1..CHAR_ORDER) of ``text`` with its whitespace removed."""
     chars = "".join(text.split())
-    return [Counter(chars[i:i + n] for i in range(len(chars) - n + 1)) for n in range(1, CHAR_ORDER + 1)]
+    return [Counter([chars[i:i + n] for i in range(len(chars) - n + 1)]) for n in range(1, CHAR_ORDER + 1)]
 
 
 def _f_score(stats):
@@ -232,13 +237,16 @@ def chrf(hypotheses, references):
     total = [0] * (3 * CHAR_ORDER)
     for hyp, refs in zip(hypotheses, per_segment):
         hyp_ngrams = _char_ngram_counts(hyp)
+        hyp_chars = len("".join(hyp.split()))
         best, best_f = None, -1.0
         for ref in refs:
             stats = []
-            for h, r in zip(hyp_ngrams, _char_ngram_counts(ref)):
-                matches = sum(min(c, r[g]) for g, c in h.items() if g in r)
+            ref_chars = len("".join(ref.split()))
+            for n, (h, r) in enumerate(zip(hyp_ngrams, _char_ngram_counts(ref)), start=1):
+                matches = sum([min(c, r[g]) for g, c in h.items() if g in r])
                 # An order the reference is too short for counts no hypothesis n-grams either.
-                stats += [sum(h.values()) if r else 0, sum(r.values()), matches]
+                n_ref = max(ref_chars - n + 1, 0)
+                stats += [max(hyp_chars - n + 1, 0) if n_ref else 0, n_ref, matches]
             f = _f_score(stats)
             if f > best_f:
                 best, best_f = stats, f
