@@ -106,3 +106,23 @@ def test_model_errors(rng):
     with pytest.raises(ValueError, match="not a multiple of num_kv_heads"):
         Llama(LlamaConfig(vocab_size=5, hidden_size=16, intermediate_size=8, num_hidden_layers=1,
                           num_attention_heads=4, num_key_value_heads=3), verbose=False)
+
+
+def test_dropout_is_active_in_training_mode_only(rng):
+    seed = int(rng.integers(1 << 31))
+    config = dict(block_size=16, vocab_size=50, n_layer=2, n_head=2, n_embd=16)
+    pyllm.manual_seed(seed)
+    plain = GPT(GPTConfig(**config), verbose=False)
+    pyllm.manual_seed(seed)
+    dropped = GPT(GPTConfig(dropout=0.3, **config), verbose=False)  # same init draws, so the same weights
+    x = pyllm.tensor(rng.integers(0, 50, (2, 10)))
+    with pyllm.no_grad():
+        reference = plain(x)[0].numpy()
+        np.testing.assert_array_equal(dropped.eval()(x)[0].numpy(), reference)
+        dropped.train()
+        pyllm.manual_seed(seed)
+        a = dropped(x)[0].numpy()
+        pyllm.manual_seed(seed)
+        b = dropped(x)[0].numpy()
+    np.testing.assert_array_equal(a, b)  # drawn from pyllm's generator
+    assert np.abs(a - reference).max() > 1e-3

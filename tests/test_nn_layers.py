@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as TF
 
 import pyllm
-import pyllm.nn.functional as F
 from pyllm import nn
 from pyllm.autograd import gradcheck
 from util import assert_close, pair, random_pair
