@@ -1,0 +1,89 @@
+"""Position information for attention, which by itself ignores token order.
+
+- ``SinusoidalPositionalEncoding``: "Attention Is All You Need", fixed sines and cosines added to the token
+  embeddings. (A learned one is just an ``Embedding`` over positions, GPT-2's ``wpe``.)
+- ``RotaryEmbedding``: RoPE (Su et al.), as Llama and Hugging Face's ``LlamaRotaryEmbedding``: instead of adding
+  anything, q and k are rotated by an angle proportional to their position, so q·k depends on the distance
+  between the two tokens. The "rotate half" convention pairs feature i with feature i + d/2, as HF does, so
+  HF Llama weights work unchanged.
+"""
+import numpy as np
+
+from ... import _core
+from ..._creation import arange, tensor
+from .. import functional as F
+from .module import Module
+
+
+class SinusoidalPositionalEncoding(Module):
+    """pe[pos, 2i] = sin(pos / 10000^(2i/d)), pe[pos, 2i+1] = cos(pos / 10000^(2i/d)); called with positions
+    like an embedding, so it can stand where a learned ``wpe`` would.
+
+    >>> import pyllm
+    >>> pe = SinusoidalPositionalEncoding(4, max_len=16)
+    >>> [round(v, 4) for v in pe(pyllm.tensor([1]))[0].tolist()]
+    [0.8415, 0.5403, 0.01, 0.9999]
+    """
+
+    def __init__(self, d_model, max_len=5000, base=10000.0):
+        super().__init__()
+        if d_model % 2:
+            raise ValueError(f"SinusoidalPositionalEncoding: d_model must be even (sine/cosine pairs), got {d_model}")
+        self.d_model, self.max_len = int(d_model), int(max_len)
+        pos = np.arange(self.max_len, dtype=np.float64)[:, None]                    # (max_len, 1)
+        inv_freq = base ** (-np.arange(0, self.d_model, 2, dtype=np.float64) / self.d_model)  # (d/2,)
+        pe = np.empty((self.max_len, self.d_model))
+        pe[:, 0::2], pe[:, 1::2] = np.sin(pos * inv_freq), np.cos(pos * inv_freq)
+        # Not persistent: a function of the config, so checkpoints stay free of it.
+        self.register_buffer("pe", tensor(pe.astype(np.float32)), persistent=False)
+
+    def forward(self, positions):
+        """positions: int64 ids of any shape -> (*positions.shape, d_model)."""
+        return F.embedding(positions, self.pe)
+
+    def extra_repr(self):
+        return f"d_model={self.d_model}, max_len={self.max_len}"
+
+
+def rotate_half(x):
+    """(x1, x2) -> (-x2, x1) on the two halves of the last dim: a 90° turn of each pair (x_i, x_{i+d/2})."""
+    x1, x2 = x.chunk(2, dim=-1)                                                     # (..., d) -> 2 x (..., d/2)
+    return F.cat([-x2, x1], dim=-1)
+
+
+class RotaryEmbedding(Module):
+    """RoPE for heads of size ``head_dim``: ``rope(x, start_pos)`` rotates x (B, H, T, head_dim), whose
+    tokens sit at positions start_pos .. start_pos + T - 1 (start_pos > 0 when earlier tokens are in a KV
+    cache). Angles are pos * theta^(-2i/head_dim), computed in float32 as HF does.
+
+    >>> import pyllm
+    >>> rope = RotaryEmbedding(4)
+    >>> q = pyllm.randn(1, 1, 3, 4)
+    >>> bool((rope(q)[..., 0, :] == q[..., 0, :]).all())   # position 0: no rotation
+    True
+    """
+
+    def __init__(self, head_dim, rope_theta=10000.0):
+        super().__init__()
+        if head_dim % 2:
+            raise ValueError(f"RotaryEmbedding: head_dim must be even (features rotate in pairs), got {head_dim}")
+        self.head_dim, self.rope_theta = int(head_dim), float(rope_theta)
+        inv_freq = 1.0 / (self.rope_theta ** (np.arange(0, self.head_dim, 2, dtype=np.int64).astype(np.float32)
+                                              / self.head_dim))                    # (head_dim/2,)
+        self.register_buffer("inv_freq", tensor(inv_freq.astype(np.float32)), persistent=False)
+
+    def cos_sin(self, start_pos, length, dtype):
+        """cos and sin of the angles for positions start_pos .. start_pos+length-1: each (length, head_dim)."""
+        pos = arange(start_pos, start_pos + length, dtype=_core.dtype.float32)
+        freqs = pos.view(length, 1) * self.inv_freq.float().view(1, -1)                     # (T, head_dim/2)
+        emb = F.cat([freqs, freqs], dim=-1)                                         # (T, head_dim): both halves
+        return emb.cos().to(dtype), emb.sin().to(dtype)
+
+    def forward(self, x, start_pos=0):
+        if x.ndim < 2 or x.shape[-1] != self.head_dim:
+            raise ValueError(f"RotaryEmbedding: expected (..., T, {self.head_dim}), got shape {tuple(x.shape)}")
+        cos, sin = self.cos_sin(int(start_pos), x.shape[-2], x.dtype)
+        return x * cos + rotate_half(x) * sin
+
+    def extra_repr(self):
+        return f"head_dim={self.head_dim}, rope_theta={self.rope_theta}"
