@@ -342,5 +342,8 @@ def test_errors(tmp_path):
     bad.write_bytes(b"fine text\nthen \xff here")
     with pytest.raises(ValueError, match=r"train_bpe: invalid UTF-8 at byte 15 in .*bad\.txt"):
         train_bpe([bad], 300, pattern="none", show_progress=False)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"no file '.*missing\.txt'"):
         train_bpe([tmp_path / "missing.txt"], 300, pattern="none", show_progress=False)
+    with pytest.raises(FileNotFoundError, match=r"a list or tuple holds file paths; give texts as one str or an "
+                                                r"iterator"):
+        train_bpe(["To be, or not to be: that is the question"], 300, show_progress=False)

@@ -14,5 +14,5 @@ def test_readme_python_examples_run():
 
 def test_readme_starts_with_the_two_commands():
     first_block = re.search(r"```bash\n(.*?)```", README.read_text(), flags=re.S).group(1).splitlines()
-    assert "examples/train_shakespeare.py" in first_block[0]
+    assert "pyllm train" in first_block[0]
     assert "pytest -q tests" in first_block[1]

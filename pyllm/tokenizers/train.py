@@ -90,6 +90,11 @@ def _count(counter, texts, show_progress):
         _add_str(counter, texts, bar)
     elif isinstance(texts, (list, tuple)):
         paths = [os.fspath(p) for p in texts]
+        for p in paths:
+            if not os.path.isfile(p):
+                raise FileNotFoundError(f"train_bpe: no file {p[:60]!r}{'...' if len(p) > 60 else ''}: a list or "
+                                        "tuple holds file paths; give texts as one str or an iterator of str "
+                                        "(e.g. iter(texts))")
         bar = _Bar("counting", sum(os.path.getsize(p) for p in paths), "bytes", show_progress)
         for path in paths:
             _add_file(counter, path, bar)

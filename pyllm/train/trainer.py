@@ -34,6 +34,7 @@ import numpy as np
 from .. import _core
 from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_
+from ..plot import line_plot
 from .checkpoint import read_checkpoint, save_checkpoint
 from .optim import configure_optimizer, get_lr
 from .progress import MetricsLog, ProgressBar
@@ -280,20 +281,9 @@ def _fmt(value):
     return "n/a" if value is None else f"{value:.4f}"
 
 
-_PLOT_NOTICE_SHOWN = False
-
-
 def plot_losses(path, history):
     """The loss curves (train loss per logged step, val loss per evaluation) as a PNG at ``path``, drawn by
-    ``pyllm.plot.line_plot``. Returns whether a plot was written."""
-    global _PLOT_NOTICE_SHOWN
-    try:
-        from ..plot import line_plot
-    except ImportError:
-        if not _PLOT_NOTICE_SHOWN:
-            print("note: loss.png not written: pyllm.plot is not in this build", file=sys.stderr)
-            _PLOT_NOTICE_SHOWN = True
-        return False
+    ``pyllm.plot.line_plot``. Returns whether a plot was written (not before the first logged loss)."""
     train = [(r["step"], r["loss"]) for r in history if r["kind"] == "train"]
     val = [(r["step"], r["val_loss"]) for r in history if r["kind"] == "eval" and r["val_loss"] is not None]
     series = {name: ([s for s, _ in points], [v for _, v in points])
