@@ -165,3 +165,46 @@ def explain_attention(q, k, v, tokens, causal=False, w_o=None):
     output = F.linear(concat, _core.from_numpy(np.ascontiguousarray(w_o)))  # (T, nh*d_v) -> (T, d_model)
     return AttentionReport(tokens, q, k, v, np.array(scores), np.array(weights), np.array(outputs),
                            np.array(concat), w_o, np.array(output), causal, w_o_is_identity)
+
+
+def model_heads(model, ids, layer=-1):
+    """What a trained model's attention layer ``layer`` computes for the token ids ``ids``: (q, k, v, w_o)
+    with q, k, v of shape (n_heads, T, head_dim), ready for ``explain_attention(q, k, v, tokens, causal=True,
+    w_o=w_o)``. GPT (c_attn's fused projection) and Llama (q/k/v_proj; q and k rotated by RoPE as the scores
+    see them, grouped key/value heads repeated to one per query head). W_o's bias is left out of the report.
+    The projections are recorded with forward hooks during one ordinary forward pass."""
+    from .autograd import no_grad
+    from .models import GPT, Llama
+    from .nn.modules.attention import split_heads
+
+    idx = _core.from_numpy(np.asarray([ids], dtype=np.int64))
+    captured = {}
+
+    def record(name):
+        return lambda module, args, output: captured.__setitem__(name, output)
+
+    if isinstance(model, GPT):
+        attn = model.transformer.h[layer].attn
+        hooks = [attn.c_attn.register_forward_hook(record("qkv"))]
+    elif isinstance(model, Llama):
+        attn = model.model.layers[layer].self_attn
+        hooks = [getattr(attn, f"{n}_proj").register_forward_hook(record(n)) for n in "qkv"]
+    else:
+        raise TypeError(f"model_heads: a GPT or Llama model, got {type(model).__name__}")
+    try:
+        with no_grad():
+            model(idx)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if isinstance(model, GPT):
+        q, k, v = (split_heads(t, attn.n_head) for t in captured["qkv"].split(attn.n_embd, dim=2))  # (1, nh, T, hs)
+        w_o = attn.c_proj.weight
+    else:
+        q = split_heads(captured["q"], attn.num_heads)                    # (1, nh, T, hs)
+        k, v = (split_heads(captured[n], attn.num_kv_heads) for n in "kv")  # (1, nkv, T, hs)
+        q, k = attn.rotary(q, 0), attn.rotary(k, 0)
+        group = attn.num_heads // attn.num_kv_heads                       # query heads per key/value head
+        k, v = (F.cat([t[:, h // group:h // group + 1] for h in range(attn.num_heads)], dim=1) for t in (k, v))
+        w_o = attn.o_proj.weight
+    return q[0], k[0], v[0], w_o.detach()

@@ -95,3 +95,46 @@ def test_errors_name_the_problem(rng):
         explain_attention(q, q, q, ["a", "b", "c"], w_o=np.ones((4, 3)))
     with pytest.raises(ValueError, match="the sentence has no words"):
         seed_example("   ")
+
+
+@pytest.mark.parametrize("kind", ["gpt", "llama"])
+def test_model_heads_reproduce_the_models_attention(kind, rng):
+    from pyllm.explain import model_heads
+    from pyllm.models import GPT, GPTConfig, Llama, LlamaConfig
+
+    pyllm.manual_seed(int(rng.integers(1 << 30)))
+    if kind == "gpt":
+        model = GPT(GPTConfig(block_size=16, vocab_size=37, n_layer=2, n_head=3, n_embd=24), verbose=False)
+        attn = model.transformer.h[1].attn
+        bias = attn.c_proj.bias.detach().numpy()
+    else:  # grouped-query heads and RoPE: the report must see the rotated q and k
+        model = Llama(LlamaConfig(vocab_size=37, hidden_size=24, intermediate_size=40, num_hidden_layers=2,
+                                  num_attention_heads=6, num_key_value_heads=2), verbose=False)
+        attn = model.model.layers[1].self_attn
+        bias = 0.0
+    ids = rng.integers(0, 37, size=9).tolist()
+    seen = {}
+    handle = attn.register_forward_hook(lambda m, args, out: seen.__setitem__("out", out.detach().numpy()[0]))
+    q, k, v, w_o = model_heads(model, ids, layer=1)
+    handle.remove()
+    assert q.shape == k.shape == v.shape == ((3, 9, 8) if kind == "gpt" else (6, 9, 4))
+    report = explain_attention(q, k, v, [str(i) for i in ids], causal=True, w_o=w_o)
+    # The step-by-step float64 report lands where the model's fused attention did (less W_o's bias).
+    np.testing.assert_allclose(report.output, seen["out"] - bias, rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="a GPT or Llama model"):
+        model_heads(object(), ids)
+
+
+def test_cli_explains_a_trained_models_heads(tmp_path, capsys):
+    (tmp_path / "text.txt").write_text("To be, or not to be, that is the question. " * 200)
+    assert main(["train", "--data", str(tmp_path / "text.txt"), "--out-dir", str(tmp_path / "run"), "--max-iters", "2",
+                 "--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--block-size", "8", "--batch-size", "2",
+                 "--eval-iters", "1", "--samples", "0", "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["explain-attention", "To be", "--model", str(tmp_path / "run"), "--layer", "0",
+                 "--out", str(tmp_path / "maps")]) == 0
+    out = capsys.readouterr().out
+    assert "over 5 tokens: h = 2 heads, d_k = 8" in out and "\u2423" in out  # the space shown as ␣
+    assert sorted(p.name for p in (tmp_path / "maps").iterdir()) == ["head1.png", "head2.png"]
+    assert main(["explain-attention", "To be", "--model", str(tmp_path / "run"), "--layer", "2"]) == 1
+    assert "the model has 2 layers" in capsys.readouterr().err

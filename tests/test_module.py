@@ -183,3 +183,18 @@ class Lambda(nn.Module):
 
     def forward(self, x):
         return self.fn(x)
+
+
+def test_forward_hooks_see_and_replace_outputs(rng):
+    net = Net(rng)
+    x = pyllm.from_numpy(rng.standard_normal((4, 3)).astype(np.float32))
+    seen = []
+    handle = net.h[1].register_forward_hook(lambda m, args, out: seen.append((m, args[0], out)))
+    y = net(x)
+    assert len(seen) == 1 and seen[0][0] is net.h[1]
+    np.testing.assert_array_equal(seen[0][1].detach().numpy(), net.h[0](x).detach().numpy())  # its input
+    with net.h[1].register_forward_hook(lambda m, args, out: out * 0):  # a replacement flows on
+        np.testing.assert_array_equal(net(x).detach().numpy(), net.head["proj"](pyllm.zeros(4, 3)).detach().numpy())
+    handle.remove()
+    np.testing.assert_array_equal(net(x).detach().numpy(), y.detach().numpy())
+    assert len(seen) == 2  # removed: the third call went unseen
