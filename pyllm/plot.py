@@ -12,10 +12,10 @@ in the same directory, then renamed, so a reader never sees half a PNG.
 True
 """
 import math
-import os
 import struct
-import tempfile
 import zlib
+
+from .io.atomic import atomic_write
 
 # The 5x7 font, printable ASCII 32..126: 5 columns per glyph (2 hex digits each), bit r of a column = row r.
 _FONT_HEX = (
@@ -119,16 +119,8 @@ class Canvas:
 
     def save(self, path):
         """Writes the PNG atomically: a temporary file in the same directory, then a rename."""
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=directory, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(self.png())
-            os.replace(partial, path)
-        except BaseException:
-            os.unlink(partial)
-            raise
+        with atomic_write(path) as f:
+            f.write(self.png())
 
 
 def text_width(s, scale=1):

@@ -28,6 +28,8 @@ def atomic_write(path, mode="wb", encoding=None, newline=None):
     try:
         with os.fdopen(fd, mode, encoding=encoding, newline=newline) as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the rename makes it the file
         os.chmod(partial, 0o666 & ~_UMASK)
         os.replace(partial, path)
     except BaseException:

@@ -6,6 +6,18 @@ from .. import _core
 Tensor = _core.Tensor
 
 
+def zero_grad_(parameters, set_to_none=True):
+    """Drops each parameter's ``.grad`` (``set_to_none=True``, as PyTorch's default) or fills it with zeros;
+    what ``Module.zero_grad`` and ``Optimizer.zero_grad`` do."""
+    for p in parameters:
+        if p.grad is None:
+            continue
+        if set_to_none:
+            p.grad = None
+        else:
+            p.grad.zero_()
+
+
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scales the gradients of ``parameters`` in place so that their norm, taken over all of them together,
     is at most ``max_norm``; returns that total norm (before clipping) as a 0-d tensor.

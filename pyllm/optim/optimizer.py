@@ -6,6 +6,7 @@ their position across all groups, so it can be loaded into a fresh optimizer ove
 same shapes.
 """
 from .. import _core
+from ..nn.utils import zero_grad_
 
 Tensor = _core.Tensor
 
@@ -71,14 +72,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Drops every parameter's ``.grad`` (``set_to_none=True``) or fills it with zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    p.grad.zero_()
+        zero_grad_((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")

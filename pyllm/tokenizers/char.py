@@ -10,9 +10,10 @@ A character outside the alphabet raises ValueError naming it and its position, o
 """
 import json
 import os
-import tempfile
 
 import numpy as np
+
+from ..io.atomic import atomic_write
 
 FORMAT = "pyllm-char-tokenizer"
 
@@ -131,17 +132,9 @@ class CharTokenizer:
 
     def save(self, path):
         """Writes the alphabet as JSON; the file is complete or absent, never half written."""
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, partial = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path), suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"format": FORMAT, "version": 1, "chars": self.chars, "unk_token": self.unk_token}, f,
-                          ensure_ascii=False)
-            os.replace(partial, path)
-        except BaseException:
-            os.unlink(partial)
-            raise
+        with atomic_write(os.fspath(path), "w", encoding="utf-8") as f:
+            json.dump({"format": FORMAT, "version": 1, "chars": self.chars, "unk_token": self.unk_token}, f,
+                      ensure_ascii=False)
 
     @classmethod
     def load(cls, path):

@@ -26,12 +26,11 @@ import base64
 import binascii
 import gzip
 import json
-import os
 import pathlib
-import tempfile
 import zlib
 
 from .. import _core
+from ..io.atomic import atomic_write
 from .bpe import BPETokenizer
 
 FORMAT = "pyllm-bpe"
@@ -99,17 +98,8 @@ def _to_unicode(token):
 
 # ---- files ----
 def _atomic_write(path, data):
-    path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 def _read_json(path, what):

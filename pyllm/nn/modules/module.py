@@ -22,6 +22,7 @@ import numpy as np
 
 from ... import _core
 from ...autograd import no_grad
+from ..utils import zero_grad_
 
 Tensor = _core.Tensor
 
@@ -277,13 +278,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.zero_()
+        zero_grad_(self.parameters(), set_to_none)
 
     def to(self, *args, **kwargs):
         """``model.to(pyllm.float64)`` converts floating-point parameters and buffers (new Parameter objects:
