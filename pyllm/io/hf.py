@@ -9,7 +9,8 @@ names are Hugging Face's, so each architecture is one entry of ``ARCHITECTURES``
     model, config      the pyllm classes ("module:Class", imported when used)
     model_type         config.json's "model_type"
     fields             pyllm config field -> config.json key (a tuple: several keys written with one value,
-                       the first read); an absent key means the pyllm field's default, which is HF's
+                       the first read); an absent key means the pyllm field's default, which is HF's (but
+                       for GPT's dropout: HF's is 0.1, pyllm's 0.0, which inference never uses)
     hf_fixed           config.json key -> the values pyllm's model implements (the first is written; an absent
                        key is HF's default, the first value); any other value raises naming it
     ours_fixed         pyllm config field -> the only value a checkpoint can hold (set on load, checked on save)
@@ -81,6 +82,9 @@ ARCHITECTURES = {
         ignored=(r"\.rotary_emb\.inv_freq$",),
     ),
 }
+# GPT2Model (the base model, saved alone) holds the same weights without the "transformer." prefix and the
+# head, which GPT-2 ties to wte; save_pretrained writes the first name, GPT2LMHeadModel.
+ARCHITECTURES["GPT2Model"] = ARCHITECTURES["GPT2LMHeadModel"]
 
 
 class CheckpointError(ValueError):
