@@ -107,7 +107,9 @@ def from_pretrained(path, dtype=_core.dtype.float32):
         dtype = floats[0] if floats else _core.dtype.float32
     model.to(dtype)
     state = {k: (t.to(dtype) if t.dtype.is_floating_point and t.dtype != dtype else t) for k, t in state.items()}
-    model.load_state_dict(state)
+    # The tensors become the weights, without a copy: those read from safetensors stay memory-mapped
+    # copy-on-write (pages load as used; training writes private copies, never the file).
+    model.load_state_dict(state, assign=True)
     return model.eval()
 
 
