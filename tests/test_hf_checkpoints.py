@@ -236,6 +236,10 @@ def test_a_malicious_pickle_is_refused_without_running(rng, tmp_path):
         _torch_zip(tmp_path / "e.bin", evil)
         with pytest.raises(UnsafePickleError, match="only the globals torch uses to rebuild tensors"):
             load_torch_bin(tmp_path / "e.bin")
+    # GLOBAL torch._utils._rebuild_tensor_v2, then BUILD with {"a": 1}: would change the shared stand-in
+    _torch_zip(tmp_path / "build.bin", b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n}X\x01\x00\x00\x00aK\x01sb.")
+    with pytest.raises(UnsafePickleError, match="refusing to modify torch._utils._rebuild_tensor_v2"):
+        load_torch_bin(tmp_path / "build.bin")
     (tmp_path / "raw.bin").write_bytes(pickle.dumps(_Evil(marker)))  # a bare pickle: the legacy format's start
     with pytest.raises(ValueError, match="legacy torch.save format"):
         load_torch_bin(tmp_path / "raw.bin")

@@ -12,7 +12,8 @@ a downloaded checkpoint could run anything. This reader accepts only what a save
 
 The unpickler looks every global up in a fixed table of stand-ins written here (``_GLOBALS``); any other
 global -- ``os.system``, ``builtins.eval``, even ``torch.load`` -- raises ``UnsafePickleError`` naming it,
-before anything is imported or called. Storages of the stored (uncompressed) kind are memory-mapped.
+before anything is imported or called. The stand-ins refuse BUILD (setting their state), so a file cannot
+change them for the files read after it. Storages of the stored (uncompressed) kind are memory-mapped.
 
 >>> state = load_torch_bin("pytorch_model.bin")          # doctest: +SKIP
 >>> state["transformer.wte.weight"].shape                # doctest: +SKIP
@@ -35,14 +36,35 @@ class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle that names a global outside the tensor-rebuilding ones this reader allows."""
 
 
+def _refuse_build(self, state):
+    raise UnsafePickleError(f"refusing to modify {self!r}: a pickle may not set the state of an allowed global")
+
+
 class _Storage:
     """Stand-in for ``torch.<Kind>Storage``: only its element type matters (it is never called)."""
+    __slots__ = ("name", "dtype")
+    __setstate__ = _refuse_build  # BUILD on a shared stand-in would change it for every later file
 
     def __init__(self, name, dtype):
         self.name, self.dtype = name, np.dtype(dtype)
 
     def __repr__(self):
         return f"torch.{self.name}"
+
+
+class _Callable:
+    """Stand-in for an allowed function or class: calls go to ``fn``; BUILD on it is refused."""
+    __slots__ = ("name", "fn")
+    __setstate__ = _refuse_build
+
+    def __init__(self, name, fn):
+        self.name, self.fn = name, fn
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __repr__(self):
+        return self.name
 
 
 _StorageData = collections.namedtuple("_StorageData", ["array", "kind", "where"])
@@ -105,10 +127,11 @@ def _contiguous_strides(size):
 
 
 _GLOBALS = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    **{(module, name): _Callable(f"{module}.{name}", fn) for module, name, fn in [
+        ("collections", "OrderedDict", collections.OrderedDict),
+        ("torch._utils", "_rebuild_tensor_v2", _rebuild_tensor_v2),
+        ("torch._utils", "_rebuild_tensor", _rebuild_tensor),
+        ("torch._utils", "_rebuild_parameter", _rebuild_parameter)]},
     **{("torch", name): storage for name, storage in _STORAGES.items()},
 }
 
@@ -166,9 +189,10 @@ def load_torch_bin(path):
 
         try:
             state = _RestrictedUnpickler(_read_member(archive, path, pickles[0]), path, read_storage).load()
-        except UnsafePickleError:
-            raise
-        except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError) as e:
+        except UnsafePickleError as e:
+            raise UnsafePickleError(f"{path}: {e}" if not str(e).startswith(path) else str(e)) from None
+        except (pickle.UnpicklingError, EOFError, TypeError, AttributeError, IndexError, KeyError,
+                ValueError) as e:
             raise ValueError(f"{path}: corrupt pickle in {pickles[0]}: {type(e).__name__}: {e}") from None
     if not (isinstance(state, dict) and all(isinstance(k, str) and isinstance(v, _core.Tensor)
                                             for k, v in state.items())):
