@@ -2,6 +2,7 @@
 saved as safetensors, sharded safetensors and pytorch_model.bin, loaded by pyllm.from_pretrained: logits
 within 1e-4 and the same greedy tokens as transformers; pyllm's save_pretrained read back by transformers;
 lossless round trips; tokenizers both ways; every error path, and a malicious pickle that must not run."""
+import collections
 import json
 import os
 import pickle
@@ -201,6 +202,8 @@ def test_torch_bin_reader_matches_torch_load(rng, tmp_path):
              "f16": base.half(), "f64": base.double(), "i64": torch.from_numpy(rng.integers(-9, 9, (4,))),
              "bool": base > 0, "u8": torch.from_numpy(rng.integers(0, 255, (3, 2)).astype(np.uint8)),
              "empty": torch.zeros(0, 3), "scalar": torch.tensor(2.5)}
+    state = collections.OrderedDict(state)
+    state._metadata = {"": {"version": 1}}  # as nn.Module.state_dict() returns it (a BUILD on the OrderedDict)
     torch.save(state, tmp_path / "w.bin")
     ours = load_torch_bin(tmp_path / "w.bin")
     assert list(ours) == list(state)
