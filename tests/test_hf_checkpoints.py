@@ -137,6 +137,7 @@ def test_half_precision_weights_convert_on_load_or_keep_their_dtype(rng, tmp_pat
     w = kept.model.layers[1].mlp.up_proj.weight
     assert w.dtype == {torch.bfloat16: pyllm.bfloat16, torch.float16: pyllm.float16}[half]
     assert torch.equal(torch.from_dlpack(w.detach()), hf.model.layers[1].mlp.up_proj.weight.detach())
+    assert kept.model.layers[0].self_attn.rotary.inv_freq.dtype == pyllm.float32  # computed, not loaded
 
 
 def test_config_defaults_are_transformers_defaults():

@@ -129,6 +129,8 @@ def test_load_with_assign_adopts_the_tensors_and_keeps_ties(rng):
     x = rng.standard_normal((4, 3)).astype(np.float32)
     (ours(pyllm.from_numpy(x)) ** 2).sum().backward()
     assert ours.h[0].w.grad is not None and sd["h.0.w"].grad is None
+    ours.load_state_dict({**sd, "h.0.b": sd["h.0.b"].double()}, assign=True)
+    assert ours.h[0].b.dtype == pyllm.float64  # the state dict's dtype, as torch's assign=True
 
 
 def test_gradients_reach_parameters_and_zero_grad(rng):

@@ -105,10 +105,10 @@ def from_pretrained(path, dtype=_core.dtype.float32):
     if dtype is None:
         floats = [t.dtype for t in state.values() if t.dtype.is_floating_point]
         dtype = floats[0] if floats else _core.dtype.float32
-    model.to(dtype)
     state = {k: (t.to(dtype) if t.dtype.is_floating_point and t.dtype != dtype else t) for k, t in state.items()}
     # The tensors become the weights, without a copy: those read from safetensors stay memory-mapped
-    # copy-on-write (pages load as used; training writes private copies, never the file).
+    # copy-on-write (pages load as used; training writes private copies, never the file). Buffers computed
+    # from the config (RoPE's frequencies) stay float32, as in transformers.
     model.load_state_dict(state, assign=True)
     return model.eval()
 

@@ -206,8 +206,8 @@ class Module:
         loaded). Returns (missing_keys, unexpected_keys).
 
         ``assign=True`` (as torch's): the state dict's tensors *become* the parameters (new Parameter objects
-        sharing their memory, tied ones staying tied) and buffers, without a copy -- how a checkpoint's
-        memory-mapped weights are adopted. Build the optimizer after loading."""
+        sharing their memory and keeping their dtype, tied ones staying tied) and buffers, without a copy --
+        how a checkpoint's memory-mapped weights are adopted. Build the optimizer after loading."""
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -248,14 +248,11 @@ class Module:
             for name, p in module._parameters.items():
                 if p is not None and dot + name in sources:
                     if id(p) not in replaced:
-                        src = sources[dot + name].detach()
-                        src = src if src.dtype == p.dtype else src.to(p.dtype)
-                        replaced[id(p)] = Parameter(src, p.requires_grad)
+                        replaced[id(p)] = Parameter(sources[dot + name].detach(), p.requires_grad)
                     module._parameters[name] = replaced[id(p)]
             for name, b in module._buffers.items():
                 if b is not None and dot + name in sources:
-                    src = sources[dot + name].detach()
-                    module._buffers[name] = src if src.dtype == b.dtype else src.to(b.dtype)
+                    module._buffers[name] = sources[dot + name].detach()
 
     # ---- modes and conversions ----
     def train(self, mode=True):
