@@ -94,7 +94,8 @@ class CheckpointError(ValueError):
 # ---- reading ----
 def from_pretrained(path, dtype=_core.dtype.float32):
     """The pyllm model stored in the Hugging Face model directory ``path``, in eval mode. Floating-point weights
-    are converted to ``dtype`` (float32 by default; ``None`` keeps the checkpoint's own, e.g. bfloat16)."""
+    are converted to ``dtype`` (float32 by default; ``None`` keeps the checkpoint's own, e.g. bfloat16 -- a
+    storage type in pyllm, whose ops compute in float32/float64: ``model.float()`` before running it)."""
     path = pathlib.Path(path)
     hf_config = read_config(path)
     name, arch = architecture_of(hf_config, path / "config.json")
