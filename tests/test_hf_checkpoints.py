@@ -3,6 +3,7 @@ saved as safetensors, sharded safetensors and pytorch_model.bin, loaded by pyllm
 within 1e-4 and the same greedy tokens as transformers; pyllm's save_pretrained read back by transformers;
 lossless round trips; tokenizers both ways; every error path, and a malicious pickle that must not run."""
 import collections
+import dataclasses
 import json
 import os
 import pickle
@@ -122,6 +123,21 @@ def test_gpt2_base_model_checkpoints_without_prefix_and_with_old_buffers(rng, tm
     (tmp_path / "old" / "config.json").write_text(json.dumps(config))
     np.testing.assert_allclose(logits_of(pyllm.from_pretrained(tmp_path / "old"), x := ids(rng)), logits_of(hf, x),
                                atol=1e-4, rtol=0)
+
+
+def test_a_new_table_entry_with_a_prefix_to_strip(rng, tmp_path, monkeypatch):
+    """An architecture is one table entry: here a made-up "WrappedGPT2" whose checkpoints put "wrapper."
+    before GPT2LMHeadModel's names (as BertForMaskedLM puts "bert." before BertModel's)."""
+    monkeypatch.setitem(ARCHITECTURES, "WrappedGPT2",
+                        dataclasses.replace(ARCHITECTURES["GPT2LMHeadModel"], prefix="wrapper."))
+    hf = hf_gpt2(rng)
+    hf.save_pretrained(tmp_path)
+    state = {"wrapper." + k: v for k, v in ref_load(tmp_path / "model.safetensors").items()}
+    ref_save(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "architectures": ["WrappedGPT2"]}))
+    x = ids(rng)
+    np.testing.assert_allclose(logits_of(pyllm.from_pretrained(tmp_path), x), logits_of(hf, x), atol=1e-4, rtol=0)
 
 
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16])

@@ -14,7 +14,8 @@ names are Hugging Face's, so each architecture is one entry of ``ARCHITECTURES``
     hf_fixed           config.json key -> the values pyllm's model implements (the first is written; an absent
                        key is HF's default, the first value); any other value raises naming it
     ours_fixed         pyllm config field -> the only value a checkpoint can hold (set on load, checked on save)
-    prefix             prefix that base-model checkpoints (GPT2Model saved alone) lack; added when missing
+    prefix             a prefix by which checkpoint names may differ from pyllm's (GPT2Model saved alone lacks
+                       GPT2LMHeadModel's "transformer."): added or removed where the name then fits
     transposed         name suffixes HF stores as (in, out) (GPT-2's Conv1D); transposed both ways
     ignored            regexes of checkpoint names with no pyllm counterpart (HF's old non-persistent buffers)
 
@@ -228,8 +229,11 @@ def _map_weights(arch, arch_name, model, weights, path):
         if any(re.search(p, name) for p in arch.ignored):
             continue
         ours = name
-        if arch.prefix and ours not in own and arch.prefix + ours in own:
-            ours = arch.prefix + ours
+        if arch.prefix and ours not in own:
+            if arch.prefix + ours in own:
+                ours = arch.prefix + ours
+            elif ours.startswith(arch.prefix) and ours[len(arch.prefix):] in own:
+                ours = ours[len(arch.prefix):]
         if ours in own:
             by_ours[ours] = name
         else:
