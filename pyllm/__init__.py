@@ -53,4 +53,14 @@ half = float16
 long = int64
 int = int32  # noqa: A001
 
+
+
+def from_pretrained(path, dtype=float32):
+    """The model in the Hugging Face model directory ``path`` (config.json + model.safetensors, sharded
+    safetensors or pytorch_model.bin) as a pyllm model: GPT2LMHeadModel -> ``GPT``, LlamaForCausalLM ->
+    ``Llama``. Weights convert to ``dtype`` (``None``: keep the checkpoint's). See pyllm/io/hf.py."""
+    from .io.hf import from_pretrained as load
+    return load(path, dtype=dtype)
+
+
 __version__ = "0.1.0"

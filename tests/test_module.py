@@ -113,6 +113,26 @@ def test_load_converts_dtype(rng):
     assert net.h[0].w.dtype == pyllm.float32
 
 
+def test_load_with_assign_adopts_the_tensors_and_keeps_ties(rng):
+    """As torch's load_state_dict(assign=True), except that a tied parameter stays one parameter (torch
+    gives each name its own)."""
+    ours = Net(rng)
+    sd = {k: pyllm.from_numpy(rng.standard_normal(tuple(v.shape)).astype(np.float32))
+          for k, v in ours.state_dict().items()}
+    sd["head_weight"] = sd["emb"]
+    ours.load_state_dict(sd, assign=True)
+    for name, p in ours.named_parameters():
+        assert isinstance(p, nn.Parameter) and p.requires_grad
+        assert p.data_ptr() == sd[name].data_ptr()  # no copy
+    assert ours.head_weight is ours.emb
+    assert ours.h[1].mask.data_ptr() == sd["h.1.mask"].data_ptr()
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    (ours(pyllm.from_numpy(x)) ** 2).sum().backward()
+    assert ours.h[0].w.grad is not None and sd["h.0.w"].grad is None
+    ours.load_state_dict({**sd, "h.0.b": sd["h.0.b"].double()}, assign=True)
+    assert ours.h[0].b.dtype == pyllm.float64  # the state dict's dtype, as torch's assign=True
+
+
 def test_gradients_reach_parameters_and_zero_grad(rng):
     net = Net(rng)
     x = pyllm.from_numpy(rng.standard_normal((4, 3)).astype(np.float32))

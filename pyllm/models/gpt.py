@@ -139,3 +139,9 @@ class GPT(nn.Module):
         return logits, loss
 
     generate = generate
+
+    def save_pretrained(self, path):
+        """Writes a Hugging Face model directory (config.json + model.safetensors) that
+        ``transformers.AutoModelForCausalLM.from_pretrained(path)`` and ``pyllm.from_pretrained(path)`` read."""
+        from ..io.hf import save_pretrained
+        save_pretrained(self, path)

@@ -36,10 +36,18 @@ class LlamaConfig:
     tie_word_embeddings: bool = False
     attention_bias: bool = False
     initializer_range: float = 0.02
+    head_dim: int = None                 # None: hidden_size // num_attention_heads
+    rope_scaling: dict = None            # HF's dict, e.g. {"rope_type": "llama3", "factor": 8.0, ...}; None: none
+    mlp_bias: bool = False
 
     def __post_init__(self):
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
+        if self.head_dim is None:
+            if self.hidden_size % self.num_attention_heads:
+                raise ValueError(f"LlamaConfig: hidden_size {self.hidden_size} is not divisible by "
+                                 f"num_attention_heads {self.num_attention_heads} (give head_dim)")
+            self.head_dim = self.hidden_size // self.num_attention_heads
 
 
 class LlamaDecoderLayer(nn.Module):
@@ -49,8 +57,8 @@ class LlamaDecoderLayer(nn.Module):
         super().__init__()
         self.self_attn = nn.MultiHeadAttention(config.hidden_size, config.num_attention_heads,
                                                config.num_key_value_heads, bias=config.attention_bias,
-                                               rotary=rotary)
-        self.mlp = nn.SwiGLU(config.hidden_size, config.intermediate_size)
+                                               rotary=rotary, head_dim=config.head_dim)
+        self.mlp = nn.SwiGLU(config.hidden_size, config.intermediate_size, bias=config.mlp_bias)
         self.input_layernorm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.post_attention_layernorm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
 
@@ -65,10 +73,7 @@ class Llama(nn.Module):
     def __init__(self, config, verbose=True):
         super().__init__()
         self.config = config
-        if config.hidden_size % config.num_attention_heads:
-            raise ValueError(f"LlamaConfig: hidden_size {config.hidden_size} is not divisible by "
-                             f"num_attention_heads {config.num_attention_heads}")
-        rotary = nn.RotaryEmbedding(config.hidden_size // config.num_attention_heads, config.rope_theta)
+        rotary = nn.RotaryEmbedding(config.head_dim, config.rope_theta, config.rope_scaling)
         self.model = nn.ModuleDict(dict(
             embed_tokens=nn.Embedding(config.vocab_size, config.hidden_size),
             layers=nn.ModuleList([LlamaDecoderLayer(config, rotary) for _ in range(config.num_hidden_layers)]),
@@ -114,3 +119,9 @@ class Llama(nn.Module):
         return logits, loss
 
     generate = generate
+
+    def save_pretrained(self, path):
+        """Writes a Hugging Face model directory (config.json + model.safetensors) that
+        ``transformers.AutoModelForCausalLM.from_pretrained(path)`` and ``pyllm.from_pretrained(path)`` read."""
+        from ..io.hf import save_pretrained
+        save_pretrained(self, path)

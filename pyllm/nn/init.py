@@ -7,10 +7,26 @@ returns it. Random draws come from pyllm's generator (``pyllm.manual_seed``) or 
 >>> bool((w.abs() <= 0.5).all())
 True
 """
+import contextlib
 import math
 
 from .._creation import randn, rand
 from ..autograd import no_grad
+
+_skipping = False
+
+
+@contextlib.contextmanager
+def no_init():
+    """Inside this block every function here leaves its tensor as it is (as Hugging Face's
+    ``no_init_weights``): a model about to receive a checkpoint's weights is built without drawing millions
+    of random numbers it would overwrite. Its weights hold arbitrary values until loaded."""
+    global _skipping
+    previous, _skipping = _skipping, True
+    try:
+        yield
+    finally:
+        _skipping = previous
 
 
 def _fill_from(tensor, values):
@@ -27,6 +43,8 @@ def _check_float(tensor, name):
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fills with draws from N(mean, std²)."""
     _check_float(tensor, "normal_")
+    if _skipping:
+        return tensor
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
     return _fill_from(tensor, randn(tensor.shape, dtype=tensor.dtype, generator=generator) * std + mean)
@@ -35,18 +53,24 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fills with draws from U(a, b)."""
     _check_float(tensor, "uniform_")
+    if _skipping:
+        return tensor
     if b < a:
         raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
     return _fill_from(tensor, rand(tensor.shape, dtype=tensor.dtype, generator=generator) * (b - a) + a)
 
 
 def zeros_(tensor):
+    if _skipping:
+        return tensor
     with no_grad():
         tensor.zero_()
     return tensor
 
 
 def ones_(tensor):
+    if _skipping:
+        return tensor
     with no_grad():
         tensor.fill_(1.0)
     return tensor

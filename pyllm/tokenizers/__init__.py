@@ -5,4 +5,11 @@ from .bpe import BPETokenizer
 from .char import CharTokenizer
 from .wordpiece import WordPieceTokenizer
 
-__all__ = ["BPETokenizer", "CharTokenizer", "WordPieceTokenizer"]
+__all__ = ["BPETokenizer", "CharTokenizer", "WordPieceTokenizer", "from_pretrained"]
+
+
+def from_pretrained(path):
+    """The tokenizer of a Hugging Face model directory: tokenizer.json (byte-level BPE or WordPiece),
+    vocab.json + merges.txt, or vocab.txt. See pyllm/tokenizers/pretrained.py."""
+    from .pretrained import from_pretrained as load
+    return load(path)

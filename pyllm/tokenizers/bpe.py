@@ -89,6 +89,13 @@ class BPETokenizer:
         from . import formats
         formats.to_hf_json(self, path)
 
+    def save_pretrained(self, path, **roles):
+        """Writes a Hugging Face tokenizer directory (tokenizer.json + tokenizer_config.json) that
+        ``transformers.AutoTokenizer.from_pretrained(path)`` loads; ``roles``: ``bos_token="<|endoftext|>"``,
+        ``eos_token``, ``unk_token``, ``pad_token`` (see pretrained.py)."""
+        from .pretrained import save_pretrained
+        return save_pretrained(self, path, **roles)
+
     # ---- encoding ----
     def encode(self, text, allowed_special=frozenset(), disallowed_special=_ALL):
         """The ids of ``text``. Text of an ``allowed_special`` token (a set of names, or "all") becomes that

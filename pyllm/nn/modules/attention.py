@@ -105,22 +105,23 @@ class MultiHeadAttention(Module):
     """
 
     def __init__(self, embed_dim, num_heads, num_kv_heads=None, kdim=None, bias=True, dropout=0.0,
-                 rotary=None):
+                 rotary=None, head_dim=None):
         super().__init__()
         num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
-        if embed_dim % num_heads:
+        if head_dim is None and embed_dim % num_heads:
             raise ValueError(f"MultiHeadAttention: embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         if num_kv_heads < 1 or num_heads % num_kv_heads:
             raise ValueError(f"MultiHeadAttention: num_heads {num_heads} is not a multiple of num_kv_heads "
                              f"{num_kv_heads}")
         self.embed_dim, self.num_heads, self.num_kv_heads = embed_dim, num_heads, num_kv_heads
-        self.head_dim = embed_dim // num_heads
+        # head_dim: embed_dim / num_heads unless given (some Llama-family models use wider or narrower heads)
+        self.head_dim = embed_dim // num_heads if head_dim is None else int(head_dim)
         self.kdim = embed_dim if kdim is None else kdim
         self.dropout = float(dropout)
-        self.q_proj = Linear(embed_dim, embed_dim, bias)
+        self.q_proj = Linear(embed_dim, num_heads * self.head_dim, bias)
         self.k_proj = Linear(self.kdim, num_kv_heads * self.head_dim, bias)
         self.v_proj = Linear(self.kdim, num_kv_heads * self.head_dim, bias)
-        self.o_proj = Linear(embed_dim, embed_dim, bias)
+        self.o_proj = Linear(num_heads * self.head_dim, embed_dim, bias)
         self.rotary = rotary
         if rotary is not None and rotary.head_dim != self.head_dim:
             raise ValueError(f"MultiHeadAttention: rotary head_dim {rotary.head_dim} != head_dim {self.head_dim}")

@@ -228,11 +228,15 @@ class Module:
                     out[dot + name] = b.detach()
         return out
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies ``state_dict``'s tensors (pyllm tensors or NumPy arrays) into this module's parameters and
         persistent buffers, in place. Raises KeyError listing missing and unexpected names when ``strict``,
         ValueError naming the tensor and both shapes on a shape mismatch (always: a wrong shape is never
-        loaded). Returns (missing_keys, unexpected_keys)."""
+        loaded). Returns (missing_keys, unexpected_keys).
+
+        ``assign=True`` (as torch's): the state dict's tensors *become* the parameters (new Parameter objects
+        sharing their memory and keeping their dtype, tied ones staying tied) and buffers, without a copy --
+        how a checkpoint's memory-mapped weights are adopted. Build the optimizer after loading."""
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -256,11 +260,28 @@ class Module:
                 raise ValueError(f"load_state_dict: {name!r} has shape {tuple(src.shape)} in the state dict but "
                                  f"{tuple(target.shape)} in the model")
             sources[name] = src
+        if assign:
+            self._assign(sources)
+            return IncompatibleKeys(missing, unexpected)
         with no_grad():
             for name, src in sources.items():  # every check passed before anything is written
                 target = own[name]
                 target.copy_(src if src.dtype == target.dtype else src.to(target.dtype))
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, sources):
+        """load_state_dict(assign=True): {name: tensor} replaces the parameters and buffers of those names."""
+        replaced = {}  # id(old parameter) -> new one: a parameter tied under two names gets one replacement
+        for prefix, module in self.named_modules():
+            dot = prefix + "." if prefix else ""
+            for name, p in module._parameters.items():
+                if p is not None and dot + name in sources:
+                    if id(p) not in replaced:
+                        replaced[id(p)] = Parameter(sources[dot + name].detach(), p.requires_grad)
+                    module._parameters[name] = replaced[id(p)]
+            for name, b in module._buffers.items():
+                if b is not None and dot + name in sources:
+                    module._buffers[name] = sources[dot + name].detach()
 
     # ---- modes and conversions ----
     def train(self, mode=True):

@@ -5,8 +5,12 @@
 - ``RotaryEmbedding``: RoPE (Su et al.), as Llama and Hugging Face's ``LlamaRotaryEmbedding``: instead of adding
   anything, q and k are rotated by an angle proportional to their position, so q·k depends on the distance
   between the two tokens. The "rotate half" convention pairs feature i with feature i + d/2, as HF does, so
-  HF Llama weights work unchanged.
+  HF Llama weights work unchanged. ``scaling`` stretches RoPE to longer contexts as HF's ``rope_scaling``:
+  "linear" (Kaiokendev: every frequency divided by ``factor``) and "llama3" (Llama 3.1: low frequencies
+  divided by ``factor``, high ones kept, a smooth blend between).
 """
+import math
+
 import numpy as np
 
 from ... import _core
@@ -63,13 +67,15 @@ class RotaryEmbedding(Module):
     True
     """
 
-    def __init__(self, head_dim, rope_theta=10000.0):
+    def __init__(self, head_dim, rope_theta=10000.0, scaling=None):
         super().__init__()
         if head_dim % 2:
             raise ValueError(f"RotaryEmbedding: head_dim must be even (features rotate in pairs), got {head_dim}")
         self.head_dim, self.rope_theta = int(head_dim), float(rope_theta)
+        self.scaling = None if scaling is None else dict(scaling)
         inv_freq = 1.0 / (self.rope_theta ** (np.arange(0, self.head_dim, 2, dtype=np.int64).astype(np.float32)
                                               / self.head_dim))                    # (head_dim/2,)
+        inv_freq = scale_rope_frequencies(inv_freq, self.scaling)
         self.register_buffer("inv_freq", tensor(inv_freq.astype(np.float32)), persistent=False)
 
     def cos_sin(self, start_pos, length, dtype):
@@ -86,4 +92,42 @@ class RotaryEmbedding(Module):
         return x * cos + rotate_half(x) * sin
 
     def extra_repr(self):
-        return f"head_dim={self.head_dim}, rope_theta={self.rope_theta}"
+        return f"head_dim={self.head_dim}, rope_theta={self.rope_theta}, scaling={self.scaling}"
+
+
+ROPE_SCALINGS = ("default", "linear", "llama3")
+
+
+def scale_rope_frequencies(inv_freq, scaling):
+    """``inv_freq`` (float32, (head_dim/2,)) adjusted by a ``rope_scaling`` dict as HF's config holds it
+    ({"rope_type": "llama3", "factor": 8.0, ...}; older files say "type"), in float32 as HF computes it.
+
+    >>> scale_rope_frequencies(np.array([1.0, 0.5], np.float32), {"rope_type": "linear", "factor": 2.0}).tolist()
+    [0.5, 0.25]
+    """
+    if scaling is None:
+        return inv_freq
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind not in ROPE_SCALINGS:
+        raise ValueError(f"RotaryEmbedding: rope_scaling type {kind!r} is not supported; supported: "
+                         f"{', '.join(ROPE_SCALINGS)}")
+    if kind == "default":
+        return inv_freq
+    keys = {"linear": ("factor",),
+            "llama3": ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")}[kind]
+    missing = [k for k in keys if k not in scaling]
+    if missing:
+        raise ValueError(f"RotaryEmbedding: rope_scaling {scaling} lacks {', '.join(missing)}")
+    factor = np.float32(scaling["factor"])
+    if kind == "linear":
+        return (inv_freq / factor).astype(np.float32)
+    old_context = float(scaling["original_max_position_embeddings"])
+    low, high = float(scaling["low_freq_factor"]), float(scaling["high_freq_factor"])
+    wavelen = np.float32(2 * math.pi) / inv_freq                                   # (head_dim/2,)
+    # Wavelengths longer than the pre-training context slow down by `factor`; shorter than
+    # old_context / high_freq_factor stay; in between, a linear blend in old_context / wavelen.
+    scaled = np.where(wavelen > old_context / low, inv_freq / factor, inv_freq)
+    smooth = (old_context / wavelen - low) / (high - low)
+    blended = (1 - smooth) * scaled / factor + smooth * scaled
+    medium = ~(wavelen < old_context / high) & ~(wavelen > old_context / low)
+    return np.where(medium, blended, scaled).astype(np.float32)
