@@ -7,10 +7,26 @@ returns it. Random draws come from pyllm's generator (``pyllm.manual_seed``) or 
 >>> bool((w.abs() <= 0.5).all())
 True
 """
+import contextlib
 import math
 
 from .._creation import randn, rand
 from ..autograd import no_grad
+
+_skip_random = False
+
+
+@contextlib.contextmanager
+def no_init_weights():
+    """Inside, the random initialisers (normal_, uniform_ and the xavier/kaiming ones built on them) leave
+    tensors as allocated: for building a model whose weights are loaded next, as transformers'
+    ``no_init_weights`` (drawing a 135M-parameter model's random weights takes far longer than loading it)."""
+    global _skip_random
+    previous, _skip_random = _skip_random, True
+    try:
+        yield
+    finally:
+        _skip_random = previous
 
 
 def _fill_from(tensor, values):
@@ -29,6 +45,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     _check_float(tensor, "normal_")
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
+    if _skip_random:
+        return tensor
     return _fill_from(tensor, randn(tensor.shape, dtype=tensor.dtype, generator=generator) * std + mean)
 
 
@@ -37,6 +55,8 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     _check_float(tensor, "uniform_")
     if b < a:
         raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
+    if _skip_random:
+        return tensor
     return _fill_from(tensor, rand(tensor.shape, dtype=tensor.dtype, generator=generator) * (b - a) + a)
 
 
