@@ -10,7 +10,8 @@ from gguf import GGMLQuantizationType as Q  # noqa: E402
 from gguf import GGUFValueType as V  # noqa: E402
 
 import pyllm  # noqa: E402
-from pyllm.io.gguf import GGUFError, GGUFFile, dequantize  # noqa: E402
+from pyllm.io.gguf import GGUFError, GGUFFile, dequantize, load_model  # noqa: E402
+from pyllm.tokenizers.formats import bytes_to_unicode  # noqa: E402
 
 QUANTIZED = ["Q8_0", "Q4_0", "Q4_1", "BF16", "F16"]
 
@@ -171,3 +172,92 @@ def test_type_pyllm_cannot_dequantize(tmp_path, rng):
         f.get("blk.0.ffn_down.weight")
     with pytest.raises(KeyError, match="no tensor named 'nope'"):
         f.get("nope")
+
+
+# ---- a small random Llama written as llama.cpp's converter writes it ----
+def llama_cpp_permute(w, n_head):
+    """convert_hf_to_gguf.py's LlamaModel.permute: each head's rows from (halves) to (interleaved pairs)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def write_llama_gguf(path, hf_model, kinds=("F32",), extra_metadata=()):
+    c = hf_model.config
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in hf_model.state_dict().items()}
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+             "lm_head.weight": "output.weight"}
+    parts = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+    for i in range(c.num_hidden_layers):
+        for hf, gg in parts.items():
+            names[f"model.layers.{i}.{hf}.weight"] = f"blk.{i}.{gg}.weight"
+    tensors = {}
+    for k, w in sd.items():
+        if k == "lm_head.weight" and c.tie_word_embeddings:
+            continue
+        if k.endswith("q_proj.weight"):
+            w = llama_cpp_permute(w, c.num_attention_heads)
+        elif k.endswith("k_proj.weight"):
+            w = llama_cpp_permute(w, c.num_key_value_heads)
+        tensors[names[k]] = (w, kinds[len(tensors) % len(kinds)] if w.ndim == 2 else "F32")
+    alphabet = bytes_to_unicode()
+    token_strings = [alphabet[b] for b in range(256)] + ["ab", "<s>"]
+    metadata = [
+        ("llama.block_count", c.num_hidden_layers, V.UINT32, None),
+        ("llama.context_length", c.max_position_embeddings, V.UINT32, None),
+        ("llama.embedding_length", c.hidden_size, V.UINT32, None),
+        ("llama.feed_forward_length", c.intermediate_size, V.UINT32, None),
+        ("llama.attention.head_count", c.num_attention_heads, V.UINT32, None),
+        ("llama.attention.head_count_kv", c.num_key_value_heads, V.UINT32, None),
+        ("llama.rope.freq_base", c.rope_theta, V.FLOAT32, None),
+        ("llama.attention.layer_norm_rms_epsilon", c.rms_norm_eps, V.FLOAT32, None),
+        ("tokenizer.ggml.model", "gpt2", V.STRING, None),
+        ("tokenizer.ggml.pre", "gpt2", V.STRING, None),
+        ("tokenizer.ggml.tokens", token_strings, V.ARRAY, V.STRING),
+        ("tokenizer.ggml.token_type", [1] * 257 + [3], V.ARRAY, V.INT32),
+        ("tokenizer.ggml.merges", ["a b"], V.ARRAY, V.STRING),
+        *extra_metadata,
+    ]
+    write_gguf(path, tensors, metadata)
+
+
+@pytest.fixture(scope="module")
+def small_llama():
+    transformers = pytest.importorskip("transformers")
+    import torch
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=258, hidden_size=72, intermediate_size=100, num_hidden_layers=2,
+                                      num_attention_heads=3, num_key_value_heads=1, rope_theta=5000.0,
+                                      rms_norm_eps=1e-5, max_position_embeddings=64, tie_word_embeddings=False)
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+def test_small_llama_logits_match_transformers(tmp_path, small_llama, rng):
+    """Odd sizes (d=72, 3 heads of 24, 1 KV head, vocab 258), an untied head, q/k permuted as llama.cpp does."""
+    import torch
+
+    path = tmp_path / "small.gguf"
+    write_llama_gguf(path, small_llama)
+    ids = rng.integers(0, 258, size=(1, 11))
+    model, tok = load_model(path)
+    assert not model.config.tie_word_embeddings and model.config.num_key_value_heads == 1
+    with pyllm.no_grad():
+        logits = model(pyllm.tensor(ids))[0].numpy()
+    with torch.no_grad():
+        expected = small_llama(torch.from_numpy(ids)).logits.numpy()
+    np.testing.assert_allclose(logits, expected, rtol=0, atol=1e-4)
+    assert tok.encode("abc<s>", allowed_special="all") == [256, ord("c"), 257]
+
+
+def test_llama_metadata_errors(tmp_path, small_llama):
+    path = tmp_path / "bad.gguf"
+    write_llama_gguf(path, small_llama, extra_metadata=[("llama.rope.scaling.type", "yarn", V.STRING, None)])
+    with pytest.raises(GGUFError, match="RoPE scaling 'yarn'"):
+        load_model(path)
+    write_llama_gguf(path, small_llama, extra_metadata=[("llama.rope.dimension_count", 16, V.UINT32, None)])
+    with pytest.raises(GGUFError, match="llama.rope.dimension_count is 16"):
+        load_model(path)
+    x = np.ones((4, 32), np.float32)
+    write_gguf(path, {"w": (x, "F32")})
+    with pytest.raises(GGUFError, match="the metadata has no llama.vocab_size"):
+        load_model(path)
