@@ -58,7 +58,14 @@ int = int32  # noqa: A001
 def from_pretrained(path, dtype=float32):
     """The model in the Hugging Face model directory ``path`` (config.json + model.safetensors, sharded
     safetensors or pytorch_model.bin) as a pyllm model: GPT2LMHeadModel -> ``GPT``, LlamaForCausalLM ->
-    ``Llama``. Weights convert to ``dtype`` (``None``: keep the checkpoint's). See pyllm/io/hf.py."""
+    ``Llama``. Weights convert to ``dtype`` (``None``: keep the checkpoint's). See pyllm/io/hf.py. A ``.gguf``
+    file (a llama-architecture model, e.g. SmolLM2) loads as a ``Llama`` dequantized to float32 (pyllm/io/gguf.py);
+    ``pyllm.tokenizers.from_pretrained`` reads its tokenizer."""
+    import os
+    if os.path.isfile(path) and str(path).endswith(".gguf"):
+        from .io.gguf_llama import load_model
+        model = load_model(path)[0]
+        return model if dtype in (None, float32) else model.to(dtype)
     from .io.hf import from_pretrained as load
     return load(path, dtype=dtype)
 

@@ -446,3 +446,37 @@ def test_train_builds_a_tokenizer_that_round_trips(tmp_path):
     assert ids[-1] == 399 and tok.decode(ids) == text[:5000] + "<|end|>"
     assert len(ids) < 0.7 * 5000  # 143 merges cut English text by a third or more (unmerged: one id a byte)
     assert round_trip(tok, tmp_path / "t.json").encode(text[:5000]) == tok.encode(text[:5000])
+
+
+def test_unk_id_for_missing_bytes_matches_hf_byte_fallback(tmp_path, rng):
+    """A vocabulary lacking some bytes (as SmolLM2's GGUF vocabulary): with unk_id, each missing byte encodes as
+    it and a run as one id, as HF's BPE with unk_token, byte_fallback and fuse_unk (transformers' GGUF reader)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    from pyllm.tokenizers.formats import bytes_to_unicode
+
+    missing = {0x04, 0x05, 0xF1}
+    alphabet = bytes_to_unicode()
+    vocab = [None if b in missing else bytes([b]) for b in range(256)] + [b"ab", b" a"]
+    merges = [(ord("a"), ord("b")), (ord(" "), ord("a"))]
+    with pytest.raises(ValueError, match="lacks 3 single bytes"):
+        BPETokenizer(vocab, merges)
+    tok = BPETokenizer(vocab, merges, special_tokens={"<unk>": 258}, unk_id=258)
+    hf_vocab = {"".join(alphabet[b] for b in t): i for i, t in enumerate(vocab) if t is not None}
+    hf_vocab["<unk>"] = 258
+    hf = Tokenizer(models.BPE(hf_vocab, [(alphabet[ord("a")], alphabet[ord("b")]), (alphabet[ord(" ")], alphabet[ord("a")])],
+                              unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.add_special_tokens(["<unk>"])
+    pieces = ["a", "b", "ab", " ", "\x04", "\x05", "!", "\U00040000", "é", "1"]
+    for _ in range(50):
+        text = "".join(rng.choice(pieces, size=int(rng.integers(1, 12))))
+        assert tok.encode(text) == hf.encode(text).ids, repr(text)
+    assert tok.encode("ab\x04\x05!") == [256, 258, 33] and tok.vocab_size == 259
+    assert tok.token_to_id(b"\x04") is None
+    with pytest.raises(ValueError, match="unknown token id 259"):
+        tok.id_to_token(259)
+    path = tmp_path / "tok.json"
+    tok.save(path)
+    again = BPETokenizer.load(path)
+    assert again.unk_id == 258 and again.encode("x\x04\x04 ab") == tok.encode("x\x04\x04 ab")

@@ -101,7 +101,7 @@ def from_pretrained(path, dtype=_core.dtype.float32):
     hf_config = read_config(path)
     name, arch = architecture_of(hf_config, path / "config.json")
     weights = _open_weights(path)
-    with init.no_init():  # every weight is about to be overwritten by the checkpoint's
+    with init.no_init_weights():  # every weight is about to be overwritten by the checkpoint's
         model = build_model(arch, hf_config, path / "config.json")
     state = _map_weights(arch, name, model, weights, path)
     if dtype is None:

@@ -13,20 +13,20 @@ import math
 from .._creation import randn, rand
 from ..autograd import no_grad
 
-_skipping = False
+_skip = False
 
 
 @contextlib.contextmanager
-def no_init():
+def no_init_weights():
     """Inside this block every function here leaves its tensor as it is (as Hugging Face's
     ``no_init_weights``): a model about to receive a checkpoint's weights is built without drawing millions
     of random numbers it would overwrite. Its weights hold arbitrary values until loaded."""
-    global _skipping
-    previous, _skipping = _skipping, True
+    global _skip
+    previous, _skip = _skip, True
     try:
         yield
     finally:
-        _skipping = previous
+        _skip = previous
 
 
 def _fill_from(tensor, values):
@@ -43,7 +43,7 @@ def _check_float(tensor, name):
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fills with draws from N(mean, std²)."""
     _check_float(tensor, "normal_")
-    if _skipping:
+    if _skip:
         return tensor
     if std < 0:
         raise ValueError(f"normal_: std must be non-negative, got {std}")
@@ -53,7 +53,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fills with draws from U(a, b)."""
     _check_float(tensor, "uniform_")
-    if _skipping:
+    if _skip:
         return tensor
     if b < a:
         raise ValueError(f"uniform_: expects a <= b, got a={a}, b={b}")
@@ -61,7 +61,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
 
 
 def zeros_(tensor):
-    if _skipping:
+    if _skip:
         return tensor
     with no_grad():
         tensor.zero_()
@@ -69,7 +69,7 @@ def zeros_(tensor):
 
 
 def ones_(tensor):
-    if _skipping:
+    if _skip:
         return tensor
     with no_grad():
         tensor.fill_(1.0)

@@ -9,7 +9,7 @@ __all__ = ["BPETokenizer", "CharTokenizer", "WordPieceTokenizer", "from_pretrain
 
 
 def from_pretrained(path):
-    """The tokenizer of a Hugging Face model directory: tokenizer.json (byte-level BPE or WordPiece),
-    vocab.json + merges.txt, or vocab.txt. See pyllm/tokenizers/pretrained.py."""
+    """The tokenizer of a Hugging Face model directory (tokenizer.json: byte-level BPE or WordPiece,
+    vocab.json + merges.txt, or vocab.txt) or of a GGUF file. See pyllm/tokenizers/pretrained.py."""
     from .pretrained import from_pretrained as load
     return load(path)

@@ -24,19 +24,26 @@ class BPETokenizer:
     special_tokens: ``None``, a list of strings (they get the ids after the vocabulary, in order) or a dict
         ``{text: id}``.
     ignore_merges: with merges, a chunk that is a token encodes to it directly (HF's option of that name).
+    unk_id: for a vocabulary that lacks some single bytes (SmolLM2's lacks 21 that never occurred in its
+        training text): each such byte encodes as this id, a run of them as one (HF's BPE with ``unk_token``,
+        ``byte_fallback`` and ``fuse_unk``, which is how transformers reads such GGUF vocabularies).
     """
 
-    def __init__(self, vocab, merges=None, pattern="gpt2", special_tokens=None, *, ignore_merges=False):
+    def __init__(self, vocab, merges=None, pattern="gpt2", special_tokens=None, *, ignore_merges=False,
+                 unk_id=None):
         self._vocab = _vocab_list(vocab)
         self._pattern = pattern
         self._special_tokens = _special_dict(special_tokens, len(self._vocab))
         specials = list(self._special_tokens.items())
+        # The core needs every byte as a token: a missing byte becomes a placeholder token after every real id,
+        # which no merge involves, and the encoders turn placeholders into unk_id.
+        self._unk_id, self._first_placeholder, core_vocab = _placeholders(self._vocab, self._special_tokens, unk_id)
         if merges is None:
             self._merges = None
-            self._model = _core.BPEModel.from_ranks(self._vocab, pattern, specials)
+            self._model = _core.BPEModel.from_ranks(core_vocab, pattern, specials)
         else:
             self._merges = _merge_ids(merges, self._vocab)
-            self._model = _core.BPEModel.from_merges(self._vocab, self._merges, pattern, specials, bool(ignore_merges))
+            self._model = _core.BPEModel.from_merges(core_vocab, self._merges, pattern, specials, bool(ignore_merges))
         names = list(self._special_tokens)
         self._special_index = {name: i for i, name in enumerate(names)}
         self._none = [0] * len(names)
@@ -102,24 +109,41 @@ class BPETokenizer:
         token's id; text of a ``disallowed_special`` one ("all": every special token not allowed) raises
         ValueError; text of any other special token is encoded as ordinary text. As tiktoken."""
         allowed, disallowed = self._masks(allowed_special, disallowed_special)
-        return self._model.encode(text, allowed, disallowed)
+        return self._unk(self._model.encode(text, allowed, disallowed))
 
     def encode_ordinary(self, text):
         """The ids of ``text`` with special tokens' text encoded as ordinary text."""
-        return self._model.encode_ordinary(text)
+        return self._unk(self._model.encode_ordinary(text))
 
     def encode_batch(self, texts, num_threads=None, allowed_special=frozenset(), disallowed_special=_ALL):
         """``[encode(t) for t in texts]``, on ``num_threads`` threads (default: pyllm.get_num_threads())."""
         allowed, disallowed = self._masks(allowed_special, disallowed_special)
-        return self._model.encode_batch(_text_list(texts), allowed, disallowed, _threads(num_threads))
+        out = self._model.encode_batch(_text_list(texts), allowed, disallowed, _threads(num_threads))
+        return [self._unk(ids) for ids in out]
 
     def encode_ordinary_batch(self, texts, num_threads=None):
         """``[encode_ordinary(t) for t in texts]``, in parallel."""
-        return self._model.encode_batch(_text_list(texts), self._none, self._none, _threads(num_threads))
+        out = self._model.encode_batch(_text_list(texts), self._none, self._none, _threads(num_threads))
+        return [self._unk(ids) for ids in out]
+
+    def _unk(self, ids):
+        """Placeholders of missing bytes -> unk_id, a run of them as one."""
+        if not ids or max(ids) < self._first_placeholder:
+            return ids
+        out, previous = [], False
+        for id in ids:
+            placeholder = id >= self._first_placeholder
+            if not (placeholder and previous):
+                out.append(self._unk_id if placeholder else id)
+            previous = placeholder
+        return out
 
     # ---- decoding ----
     def decode_bytes(self, ids):
         """The bytes of ``ids`` concatenated. ValueError names an id that is no token."""
+        if self._first_placeholder < self._model.vocab_size:
+            for id in ids:
+                self._check_not_placeholder(int(id))
         return self._model.decode_bytes(ids)
 
     def decode(self, ids, errors="replace"):
@@ -135,16 +159,27 @@ class BPETokenizer:
             if token in self._special_tokens:
                 return self._special_tokens[token]
             token = token.encode("utf-8")
-        return self._model.find_token(bytes(token))
+        id = self._model.find_token(bytes(token))
+        return None if id is None or id >= self._first_placeholder else id
 
     def id_to_token(self, id):
         """The bytes of token ``id`` (a special token's UTF-8 text). ValueError for an unknown id."""
+        self._check_not_placeholder(id)
         return self._model.token_bytes(id)
+
+    def _check_not_placeholder(self, id):
+        if self._first_placeholder <= id < self._model.vocab_size:
+            raise ValueError(f"unknown token id {id} (the vocabulary has {self.vocab_size} ids)")
 
     @property
     def vocab_size(self):
         """1 + the largest id, special tokens included (tiktoken's n_vocab)."""
-        return self._model.vocab_size
+        return min(self._model.vocab_size, self._first_placeholder)
+
+    @property
+    def unk_id(self):
+        """The id that bytes missing from the vocabulary encode as (None: the vocabulary has every byte)."""
+        return self._unk_id
 
     @property
     def special_tokens(self):
@@ -245,6 +280,26 @@ def _special_dict(special_tokens, first_id):
             raise ValueError(f"BPE: special token {text!r} appears twice")
         out[text] = int(id)
     return out
+
+
+def _placeholders(vocab, special_tokens, unk_id):
+    """(unk_id, first placeholder id, the vocabulary for the core): single bytes missing from ``vocab`` are
+    appended as placeholder tokens after the largest id. Without missing bytes, nothing is appended and the
+    first placeholder id is past every id."""
+    present = {t for t in vocab if t is not None and len(t) == 1}
+    missing = [bytes([b]) for b in range(256) if bytes([b]) not in present]
+    real = [i for i, t in enumerate(vocab) if t is not None] + list(special_tokens.values())
+    first = max(real, default=-1) + 1
+    if not missing:
+        return (None if unk_id is None else int(unk_id)), max(first, len(vocab)), vocab
+    if unk_id is None:
+        raise ValueError(f"BPE: the vocabulary lacks {len(missing)} single bytes ({', '.join(repr(b) for b in missing[:8])}"
+                         f"{' ...' if len(missing) > 8 else ''}); byte-level BPE needs all 256 bytes as tokens, or "
+                         "unk_id for the missing ones")
+    unk_id = int(unk_id)
+    if not (0 <= unk_id < len(vocab) and vocab[unk_id] is not None) and unk_id not in special_tokens.values():
+        raise ValueError(f"BPE: unk_id {unk_id} is neither a token nor a special token")
+    return unk_id, first, vocab + [None] * (first - len(vocab)) + missing
 
 
 def _merge_ids(merges, vocab):

@@ -9,7 +9,8 @@ pyllm's own format (``BPETokenizer.save`` / ``BPETokenizer.load``) is one UTF-8 
       "vocab": ["AA==", ..., null],   # entry i: base64 of token i's bytes, null where no token has id i
       "merges": [[l, r], ...],        # (left id, right id) by priority; null: tiktoken rank semantics
       "ignore_merges": false,         # a chunk that is a token encodes to it directly (implied by null merges)
-      "special_tokens": {"<|endoftext|>": 50256}
+      "special_tokens": {"<|endoftext|>": 50256},
+      "unk_id": null                  # optional: the id of bytes missing from the vocab (BPETokenizer's unk_id)
     }
 
 Files are written atomically (a temporary file in the same directory, then ``os.replace``), so a crash
@@ -125,6 +126,7 @@ def save(tok, path):
         "merges": None if tok.merges is None else [list(m) for m in tok.merges],
         "ignore_merges": tok.ignore_merges,
         "special_tokens": tok.special_tokens,
+        "unk_id": tok.unk_id,
     }
     _atomic_write(path, json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
@@ -169,9 +171,10 @@ def _from_doc(doc, path):
     specials = doc["special_tokens"]
     for text, id in specials.items():
         _require(isinstance(id, int), path, f"special token {text!r} has a non-integer id")
+    _require(doc.get("unk_id") is None or isinstance(doc["unk_id"], int), path, "unk_id is neither null nor an integer")
     try:
         return BPETokenizer(vocab, merges, pattern=doc["pattern"], special_tokens=specials,
-                            ignore_merges=doc["ignore_merges"])
+                            ignore_merges=doc["ignore_merges"], unk_id=doc.get("unk_id"))
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
 

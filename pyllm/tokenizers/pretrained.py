@@ -7,6 +7,8 @@ A directory may hold, by preference:
     vocab.json + merges.txt     GPT-2's vocabulary and merges -> BPETokenizer
     vocab.txt                   BERT's vocabulary (options from tokenizer_config.json) -> WordPieceTokenizer
 
+or ``path`` may be a GGUF file, whose ``tokenizer.ggml.*`` metadata gives a BPETokenizer (tokenizers/gguf.py).
+
 >>> tok = from_pretrained("gpt2-dir")                    # doctest: +SKIP
 >>> save_pretrained(tok, "copy")                         # doctest: +SKIP
 """
@@ -25,8 +27,13 @@ ROLES = ("bos_token", "eos_token", "unk_token", "pad_token")
 def from_pretrained(path):
     """The tokenizer stored in the model directory ``path`` (see the module docstring for the files)."""
     path = pathlib.Path(path)
+    if path.is_file() and path.suffix == ".gguf":
+        from ..io.gguf import GGUFFile
+        from .gguf import tokenizer_from_gguf
+        gguf = GGUFFile(path)
+        return tokenizer_from_gguf(gguf.metadata, gguf.path)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: not a directory")
+        raise FileNotFoundError(f"{path}: neither a model directory nor a .gguf file")
     if (path / "tokenizer.json").is_file():
         file = path / "tokenizer.json"
         try:
