@@ -82,7 +82,7 @@ def test_loaded_model_equals_the_trained_one_and_sample_is_greedy_argmax(tmp_pat
     np.testing.assert_allclose(logits.detach().numpy(), expected.numpy(), rtol=1e-4, atol=1e-4)
 
     capsys.readouterr()
-    assert main(["sample", "--checkpoint", str(tmp_path), "--prompt", "ROMEO:", "--max-new-tokens", "12",
+    assert main(["sample", "--model", str(tmp_path), "--prompt", "ROMEO:", "--max-new-tokens", "12",
                  "--greedy"]) == 0
     printed = capsys.readouterr().out
     ids = tokenizer.encode("ROMEO:")
@@ -94,7 +94,7 @@ def test_loaded_model_equals_the_trained_one_and_sample_is_greedy_argmax(tmp_pat
 
 def test_eval_perplexity_is_exp_of_the_mean_loss(tmp_path, corpus, capsys):
     assert train(tmp_path, corpus, "--max-iters", "3", "--samples", "0") == 0
-    assert main(["eval", "--checkpoint", str(tmp_path), "--max-tokens", "161"]) == 0
+    assert main(["eval", "--model", str(tmp_path), "--max-tokens", "161"]) == 0
     printed = capsys.readouterr().out
     model, tokenizer, _ = load_trained(str(tmp_path))
     val = np.fromfile(tmp_path / "data" / "val.bin", dtype=np.uint16)[:161].astype(np.int64)
@@ -134,5 +134,26 @@ def test_errors(tmp_path, corpus, capsys):
     assert "unknown options ['n_layers']" in capsys.readouterr().err
     assert main(["train", "--model", "rnn", "--out-dir", str(tmp_path)]) == 1
     assert "model must be one of" in capsys.readouterr().err
-    assert main(["sample", "--checkpoint", str(tmp_path / "nothing")]) == 1
-    assert "no checkpoint.safetensors" in capsys.readouterr().err
+    assert main(["sample", "--model", str(tmp_path / "nothing")]) == 1
+    assert "not a model: give the run directory" in capsys.readouterr().err
+
+
+def test_sample_and_eval_take_a_hugging_face_directory(tmp_path, corpus, capsys):
+    from pyllm.models import GPT, GPTConfig
+    from pyllm.tokenizers import BPETokenizer
+
+    text = open(corpus, encoding="utf-8").read()
+    tok = BPETokenizer.train(text, 300, special_tokens=["<|endoftext|>"], show_progress=False)
+    model = GPT(GPTConfig(block_size=32, vocab_size=300, n_layer=1, n_head=2, n_embd=16), verbose=False)
+    model.save_pretrained(tmp_path / "hf")
+    tok.save_pretrained(tmp_path / "hf")
+    assert main(["sample", "--model", str(tmp_path / "hf"), "--prompt", "KING", "--max-new-tokens", "6",
+                 "--greedy"]) == 0
+    ids = model.generate(pyllm.tensor([tok.encode("KING")]), 6, do_sample=False,
+                         eos_token_id=tok.token_to_id("<|endoftext|>"))[0].tolist()
+    assert capsys.readouterr().out == tok.decode(ids) + "\n"
+    (tmp_path / "eval.txt").write_text(text[:3000])
+    assert main(["eval", "--model", str(tmp_path / "hf"), "--data", str(tmp_path / "eval.txt")]) == 0
+    assert "context 32, stride 32" in capsys.readouterr().out
+    assert main(["eval", "--model", str(tmp_path / "hf")]) == 1
+    assert "give --data FILE" in capsys.readouterr().err

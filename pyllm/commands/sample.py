@@ -1,13 +1,15 @@
-"""``pyllm sample``: continue a prompt with a model trained by ``pyllm train``, streaming the text."""
+"""``pyllm sample``: continue a prompt with a model (a ``pyllm train`` run, a Hugging Face model or a GGUF file),
+streaming the text."""
 import sys
 
 
 def register(subparsers):
     parser = subparsers.add_parser("sample", help="generate text from a trained model",
-                                   description="Generate text from a model trained by `pyllm train`, printing "
-                                               "it as it is generated.")
-    parser.add_argument("--checkpoint", default="out/shakespeare-char", metavar="DIR",
-                        help="the run directory of `pyllm train` (default: out/shakespeare-char)")
+                                   description="Generate text from a model (a `pyllm train` run, a Hugging Face "
+                                               "model directory or a .gguf file), printing it as it comes.")
+    parser.add_argument("--model", "--checkpoint", dest="model", default="out/shakespeare-char", metavar="PATH",
+                        help="a run directory of `pyllm train` (default: out/shakespeare-char), a Hugging Face "
+                             "model directory (GPT-2, Llama) or a .gguf file")
     parser.add_argument("--prompt", default="\n", help="the text to continue (default: a newline)")
     parser.add_argument("--max-new-tokens", type=int, default=500, metavar="N", help="tokens to generate")
     parser.add_argument("--num-samples", type=int, default=1, metavar="N", help="independent samples")
@@ -21,9 +23,9 @@ def register(subparsers):
 
 
 def run(args):
-    from pyllm.train.lm import load_trained, sample_text
+    from pyllm.train.lm import load_model_and_tokenizer, sample_text
 
-    model, tokenizer, _ = load_trained(args.checkpoint)
+    model, tokenizer = load_model_and_tokenizer(args.model)
     for i in range(args.num_samples):
         if args.num_samples > 1:
             print(f"--- sample {i + 1} ---")

@@ -195,6 +195,21 @@ def load_trained(run_dir, checkpoint="checkpoint.safetensors"):
     return model.eval(), tokenizer, state
 
 
+def load_model_and_tokenizer(path):
+    """(model in eval mode, tokenizer) from any of: a run directory of ``pyllm train``, a Hugging Face model
+    directory (config.json + weights + tokenizer files), or a llama-architecture ``.gguf`` file."""
+    from .. import from_pretrained
+    from ..tokenizers import from_pretrained as tokenizer_from_pretrained
+
+    if os.path.isdir(path) and os.path.isfile(os.path.join(path, "checkpoint.safetensors")):
+        return load_trained(path)[:2]
+    if (os.path.isdir(path) and os.path.isfile(os.path.join(path, "config.json"))) or \
+            (os.path.isfile(path) and path.endswith(".gguf")):
+        return from_pretrained(path), tokenizer_from_pretrained(path)
+    raise FileNotFoundError(f"{path}: not a model: give the run directory of `pyllm train`, a Hugging Face model "
+                            "directory (config.json) or a .gguf file")
+
+
 def encode_prompt(tokenizer, prompt):
     """The ids of ``prompt`` (special tokens' text allowed, e.g. "<|endoftext|>" to start from nothing)."""
     if isinstance(tokenizer, BPETokenizer):
