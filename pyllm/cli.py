@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["tokenizer", "bleu", "explain_attention"]
+COMMANDS = ["tokenizer", "bleu", "explain_attention", "translate"]
 
 
 def build_parser():
