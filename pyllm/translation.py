@@ -35,19 +35,19 @@ class TranslatorConfig:
     2 CPU cores; the paper's base model is d_model=512, layers=6, heads=8, ffn_dim=2048, vocab ~37000."""
 
     vocab_size: int = 8000          # shared BPE vocabulary, special tokens included
-    d_model: int = 192
-    layers: int = 3                 # encoder layers, and as many decoder layers
+    d_model: int = 128
+    layers: int = 2                 # encoder layers, and as many decoder layers
     heads: int = 4
-    ffn_dim: int = 768
+    ffn_dim: int = 512
     dropout: float = 0.1
     label_smoothing: float = 0.1    # as the paper
     max_len: int = 96               # training pairs with a longer side (in tokens) are left out
-    batch_tokens: int = 3072        # padded tokens per batch (length-bucketed batches)
-    max_iters: int = 300
+    batch_tokens: int = 2048        # padded tokens per batch (length-bucketed batches)
+    max_iters: int = 400
     learning_rate: float = 2e-3
     warmup_iters: int = 40
     eval_interval: int = 100
-    eval_iters: int = 10
+    eval_iters: int = 5
     seed: int = 1337
 
     def model_config(self, tokenizer):

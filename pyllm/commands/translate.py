@@ -51,11 +51,15 @@ def register(subparsers):
     parser.add_argument("--eval-iters", type=int, default=d.eval_iters, metavar="N",
                         help=f"validation batches per evaluation (default: {d.eval_iters})")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"seed of weights, batches, dropout (default: {d.seed})")
+    parser.add_argument("--train-size", type=int, default=0, metavar="N",
+                        help="train on the first N training pairs only (default: 0, all 29,084)")
     parser.add_argument("--test-size", type=int, default=500, metavar="N",
                         help="translate the first N of the 1000 held-out test verses (default: 500; 0: all)")
     parser.add_argument("--num-beams", type=int, default=4, metavar="K", help="beam width; 1 is greedy (default: 4)")
     parser.add_argument("--length-penalty", type=float, default=1.0,
                         help="beam scores are log-prob sums / length**this (default: 1.0)")
+    parser.add_argument("--max-new-tokens", type=int, default=None, metavar="N",
+                        help="at most N tokens per translation (default: 1.5 x the source's tokens + 10)")
     parser.add_argument("--examples", type=int, default=3, metavar="N",
                         help="print N test translations beside their references (default: 3)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -69,7 +73,7 @@ def run(args):
         model, tokenizer = load_translator(args.checkpoint)
         sentences = args.text or [line for line in (s.strip() for s in sys.stdin) if line]
         for line in translate(model, tokenizer, sentences, num_beams=args.num_beams,
-                              length_penalty=args.length_penalty):
+                              length_penalty=args.length_penalty, max_new_tokens=args.max_new_tokens):
             print(line)
         return 0
     if args.text:
@@ -87,15 +91,18 @@ def run_training(args):
                               max_len=args.max_len, batch_tokens=args.batch_tokens, max_iters=args.max_iters,
                               learning_rate=args.lr, warmup_iters=args.warmup_iters, eval_interval=args.eval_interval,
                               eval_iters=args.eval_iters, seed=args.seed)
-    if args.test_size < 0:
-        raise ValueError(f"--test-size must be >= 0, got {args.test_size}")
+    if args.test_size < 0 or args.train_size < 0:
+        raise ValueError(f"--train-size and --test-size must be >= 0, got {args.train_size}, {args.test_size}")
     splits = bible_en_es()
+    if args.train_size:
+        splits["train"] = splits["train"][:args.train_size]
     t0 = time.perf_counter()
     model, tokenizer = train_translator(args.out_dir, config, splits, resume=args.resume, progress=not args.quiet)
     print(f"trained {config.max_iters} steps in {time.perf_counter() - t0:.0f} s")
     test = splits["test"][:args.test_size] if args.test_size else splits["test"]
     t0 = time.perf_counter()
-    result = evaluate_translator(model, tokenizer, test, num_beams=args.num_beams, length_penalty=args.length_penalty)
+    result = evaluate_translator(model, tokenizer, test, num_beams=args.num_beams, length_penalty=args.length_penalty,
+                                 max_new_tokens=args.max_new_tokens)
     print(f"translated {len(test)} held-out test verses ({args.num_beams} beams) in {time.perf_counter() - t0:.0f} s")
     for name, lines in (("test.en", result.sources), ("test.ref.es", result.references),
                         ("test.hyp.es", result.hypotheses)):
