@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "sample", "eval", "tokenizer", "bleu", "explain_attention"]
+COMMANDS = ["train", "sample", "eval", "translate", "tokenizer", "bleu", "explain_attention"]
 
 
 def build_parser():

@@ -37,5 +37,11 @@ class KVCache:
             self.value = F.cat([self.value, value], dim=2)
         return self.key, self.value
 
+    def reorder(self, index):
+        """Keeps batch rows ``index`` (int64 (B',)): in beam search each surviving beam continues its parent's
+        cache, so row i becomes the old row index[i]."""
+        if self.key is not None:
+            self.key, self.value = self.key[index], self.value[index]                # (B', H, T, D)
+
     def reset(self):
         self.key = self.value = None

@@ -21,7 +21,9 @@ from .module import Module
 
 class SinusoidalPositionalEncoding(Module):
     """pe[pos, 2i] = sin(pos / 10000^(2i/d)), pe[pos, 2i+1] = cos(pos / 10000^(2i/d)); called with positions
-    like an embedding, so it can stand where a learned ``wpe`` would.
+    like an embedding, so it can stand where a learned ``wpe`` would. ``interleaved=False`` puts all the sines
+    first and the cosines after them (pe[pos, i] = sin, pe[pos, d/2 + i] = cos), the layout of fairseq,
+    Marian and Hugging Face's MarianSinusoidalPositionalEmbedding; the same numbers, permuted.
 
     >>> import pyllm
     >>> pe = SinusoidalPositionalEncoding(4, max_len=16)
@@ -29,15 +31,17 @@ class SinusoidalPositionalEncoding(Module):
     [0.8415, 0.5403, 0.01, 0.9999]
     """
 
-    def __init__(self, d_model, max_len=5000, base=10000.0):
+    def __init__(self, d_model, max_len=5000, base=10000.0, interleaved=True):
         super().__init__()
         if d_model % 2:
             raise ValueError(f"SinusoidalPositionalEncoding: d_model must be even (sine/cosine pairs), got {d_model}")
-        self.d_model, self.max_len = int(d_model), int(max_len)
+        self.d_model, self.max_len, self.interleaved = int(d_model), int(max_len), bool(interleaved)
         pos = np.arange(self.max_len, dtype=np.float64)[:, None]                    # (max_len, 1)
         inv_freq = base ** (-np.arange(0, self.d_model, 2, dtype=np.float64) / self.d_model)  # (d/2,)
         pe = np.empty((self.max_len, self.d_model))
-        pe[:, 0::2], pe[:, 1::2] = np.sin(pos * inv_freq), np.cos(pos * inv_freq)
+        sin_cols, cos_cols = (slice(0, None, 2), slice(1, None, 2)) if self.interleaved else \
+            (slice(0, self.d_model // 2), slice(self.d_model // 2, None))
+        pe[:, sin_cols], pe[:, cos_cols] = np.sin(pos * inv_freq), np.cos(pos * inv_freq)
         # Not persistent: a function of the config, so checkpoints stay free of it.
         self.register_buffer("pe", tensor(pe.astype(np.float32)), persistent=False)
 
@@ -46,7 +50,7 @@ class SinusoidalPositionalEncoding(Module):
         return F.embedding(positions, self.pe)
 
     def extra_repr(self):
-        return f"d_model={self.d_model}, max_len={self.max_len}"
+        return f"d_model={self.d_model}, max_len={self.max_len}, interleaved={self.interleaved}"
 
 
 def rotate_half(x):
