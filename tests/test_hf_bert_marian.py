@@ -17,6 +17,7 @@ from transformers import (AutoModel, BertConfig, BertForMaskedLM, BertForSequenc
 import assets
 import pyllm
 import pyllm.tokenizers
+from pyllm.cli import main
 from pyllm.io.hf import CheckpointError
 from pyllm.models import Encoder, EncoderConfig, Transformer, TransformerConfig
 
@@ -218,6 +219,29 @@ def test_minilm_sentence_embeddings_match_transformers(minilm_dir):
         model.embed(tok, "one sentence")
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         model.embed(tok, SENTENCES, batch_size=0)
+
+
+def test_embed_command_prints_transformers_similarities(minilm_dir, tmp_path, capsys):
+    sentences = SENTENCES[:5]
+    assert main(["embed", "--model", str(minilm_dir), *sentences, "--digits", "7", "--batch-size", "2",
+                 "--output", str(tmp_path / "e.npy")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "embedding dimension: 384 (mean pooling, L2-normalised)"
+    assert lines[2].split() == [str(i) for i in range(1, 6)]
+    printed = np.array([[float(v) for v in line.split()[1:]] for line in lines[3:8]])
+    assert [line.split(None, 1)[1] for line in lines[8:13]] == sentences
+    expected = transformers_sentence_embeddings(minilm_dir, sentences)
+    np.testing.assert_allclose(printed, expected @ expected.T, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=2e-5, rtol=0)
+
+    assert main(["embed", "--model", str(minilm_dir), "a", "--output", str(tmp_path / "e.txt")]) == 1
+    assert "--output " + str(tmp_path / "e.txt") + ": the file name must end in .npy" in capsys.readouterr().err
+    pyllm.manual_seed(0)
+    Transformer(TransformerConfig(positions="split", vocab_size=30, d_model=8, encoder_layers=1, decoder_layers=1,
+                                  encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=8,
+                                  decoder_ffn_dim=8), verbose=False).save_pretrained(tmp_path / "marian")
+    assert main(["embed", "--model", str(tmp_path / "marian"), "a"]) == 1
+    assert "holds a Transformer, not a BERT-style encoder (BertModel)" in capsys.readouterr().err
 
 
 # ---- Marian ----
