@@ -208,7 +208,7 @@ class Encoder(nn.Module):
         >>> model, tok = pyllm.from_pretrained("all-MiniLM-L6-v2"), pyllm.tokenizers.from_pretrained("all-MiniLM-L6-v2")  # doctest: +SKIP
         >>> emb = model.embed(tok, ["A cat sits on the mat.", "A dog runs in the park."])   # doctest: +SKIP
         >>> emb.shape, round(float(emb[0] @ emb[1]), 2)                                     # doctest: +SKIP
-        ((2, 384), 0.11)
+        ((2, 384), 0.09)
         """
         if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
             raise TypeError("Encoder.embed: sentences must be a list of str")
