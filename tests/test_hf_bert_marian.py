@@ -299,15 +299,23 @@ def test_marian_checkpoints_load_with_transformers_logits(rng, tmp_path, variant
 
 
 @pytest.mark.parametrize("num_beams", [1, 4])
-@pytest.mark.parametrize("forced_eos", ["default", None, 7])
+@pytest.mark.parametrize("forced_eos", ["default", None, 7, "opus-mt"])
 def test_marian_generate_picks_transformers_tokens(rng, tmp_path, num_beams, forced_eos):
     """Greedy and beam search as transformers' generate, with the forced eos at the length limit of
-    MarianConfig's default (0, the eos), none, or another token."""
-    hf = hf_marian(rng, **({} if forced_eos == "default" else {"forced_eos_token_id": forced_eos}))
+    MarianConfig's default (0, the eos), none, or another token; "opus-mt": also its generation_config.json's
+    bad_words_ids (pad, here made likely, and one more) and renormalize_logits."""
+    hf = hf_marian(rng, **({} if forced_eos in ("default", "opus-mt") else {"forced_eos_token_id": forced_eos}))
+    if forced_eos == "opus-mt":
+        with torch.no_grad():
+            hf.final_logits_bias[0, PAD] += 8.0  # most of the mass: renormalising then matters
+        hf.generation_config.bad_words_ids = [[PAD], [3]]
+        hf.generation_config.renormalize_logits = True
     hf.save_pretrained(tmp_path)
     model = pyllm.from_pretrained(tmp_path)
-    forced = 0 if forced_eos == "default" else forced_eos
+    forced = None if forced_eos is None else forced_eos if forced_eos == 7 else 0
     assert model.config.forced_eos_token_id == forced
+    assert model.config.suppress_token_ids == ((PAD, 3) if forced_eos == "opus-mt" else ())
+    assert model.config.renormalize_logits == (forced_eos == "opus-mt")
     src, pad = marian_source(rng)
     n = 6
     expected = hf.generate(torch.from_numpy(src), attention_mask=torch.from_numpy(~pad), max_new_tokens=n,
@@ -324,10 +332,14 @@ def test_marian_save_pretrained_loads_in_transformers_and_round_trips(rng, tmp_p
     ours = Transformer(TransformerConfig(activation_function="gelu", positions="split", pad_token_id=PAD,
                                          bos_token_id=PAD, eos_token_id=0, dropout=0.0, **MARIAN_SIZES),
                        verbose=False).eval()
-    ours.final_logits_bias.copy_(pyllm.tensor(rng.normal(0, 1, (1, V)).astype(np.float32)))
+    ours.config.suppress_token_ids, ours.config.renormalize_logits = (PAD,), True
+    bias = rng.normal(0, 1, (1, V)).astype(np.float32)
+    bias[0, PAD] += 4.0  # likely, were it not suppressed
+    ours.final_logits_bias.copy_(pyllm.tensor(bias))
     ours.save_pretrained(tmp_path / "ours")
     hf = MarianMTModel.from_pretrained(tmp_path / "ours").eval()
     assert hf.config.forced_eos_token_id is None and hf.config.scale_embedding
+    assert hf.generation_config.bad_words_ids == [[PAD]] and hf.generation_config.renormalize_logits
     assert_same_marian(ours, hf, rng)
     src, pad = marian_source(rng)
     expected = hf.generate(torch.from_numpy(src), attention_mask=torch.from_numpy(~pad), max_new_tokens=5,
@@ -359,7 +371,9 @@ def test_marian_errors(rng, tmp_path):
     for name, generation, message in (("forced", {"forced_eos_token_id": 5000}, "forced_eos_token_id 5000 is outside "
                                                                                   "the vocabulary of 1001"),
                                       ("eos-list", {"eos_token_id": [0, 3]}, r"generation_config.json: "
-                                                                             r"eos_token_id=\[0, 3\] is not supported")):
+                                                                             r"eos_token_id=\[0, 3\] is not supported"),
+                                      ("bad-words", {"bad_words_ids": [[4, 5]]}, r"bad_words_ids=\[\[4, 5\]\] is not "
+                                                                                 "supported by pyllm's Transformer")):
         d = variant(name)  # generation_config.json's ids win over config.json's, as in transformers
         (d / "generation_config.json").write_text(json.dumps(generation))
         with pytest.raises(CheckpointError, match=message):

@@ -452,7 +452,8 @@ MARIAN_GENERATION = {"decoder_start_token_id": "bos_token_id", "eos_token_id": "
 def read_marian(hf_config, path):
     """Marian's decoder_vocab_size must be vocab_size (pyllm's Transformer shares one embedding matrix); the
     token ids that generation uses come from generation_config.json where it has them, as in transformers
-    (whose save_pretrained keeps e.g. a non-default forced_eos_token_id there only)."""
+    (whose save_pretrained keeps e.g. a non-default forced_eos_token_id there only), and so do opus-mt's
+    one-token bad_words_ids (suppress_token_ids) and renormalize_logits."""
     vocab, decoder_vocab = hf_config.get("vocab_size"), hf_config.get("decoder_vocab_size")
     if decoder_vocab is not None and decoder_vocab != vocab:
         raise CheckpointError(f"{path / 'config.json'}: decoder_vocab_size={decoder_vocab} differs from "
@@ -469,13 +470,23 @@ def read_marian(hf_config, path):
                                       "token id is)")
             if value is not None or field == "forced_eos_token_id":
                 extra[field] = value
+    source = generation if file.is_file() else hf_config   # transformers reads one or the other
+    bad = source.get("bad_words_ids") or []
+    if not (isinstance(bad, list) and all(isinstance(w, list) and len(w) == 1 and isinstance(w[0], int)
+                                          for w in bad)):
+        raise CheckpointError(f"{file if file.is_file() else path / 'config.json'}: bad_words_ids={bad!r} is not "
+                              "supported by pyllm's Transformer (one-token bad words are)")
+    extra["suppress_token_ids"] = tuple(w[0] for w in bad)
+    extra["renormalize_logits"] = bool(source.get("renormalize_logits", False))
     return extra
 
 
 def write_marian(model, hf_config, path):
-    """generation_config.json with the model's generation token ids, as transformers writes it."""
+    """generation_config.json with the model's generation settings, as transformers writes it."""
     config = model.config
     doc = {key: getattr(config, field) for key, field in MARIAN_GENERATION.items()}
+    doc["bad_words_ids"] = [[t] for t in config.suppress_token_ids] or None
+    doc["renormalize_logits"] = config.renormalize_logits
     with atomic_write(path / "generation_config.json", "w", encoding="utf-8") as f:
-        json.dump({"_from_model_config": True, **doc}, f, indent=2, sort_keys=True)
+        json.dump(doc, f, indent=2, sort_keys=True)
         f.write("\n")
