@@ -58,7 +58,7 @@ int = int32  # noqa: A001
 def from_pretrained(path, dtype=float32):
     """The model in the Hugging Face model directory ``path`` (config.json + model.safetensors, sharded
     safetensors or pytorch_model.bin) as a pyllm model: GPT2LMHeadModel -> ``GPT``, LlamaForCausalLM ->
-    ``Llama``. Weights convert to ``dtype`` (``None``: keep the checkpoint's). See pyllm/io/hf.py. A ``.gguf``
+    ``Llama``, BertModel -> ``Encoder`` (with sentence-transformers' pooling), MarianMTModel -> ``Transformer``. Weights convert to ``dtype`` (``None``: keep the checkpoint's). See pyllm/io/hf.py. A ``.gguf``
     file (a llama-architecture model, e.g. SmolLM2) loads as a ``Llama`` dequantized to float32 (pyllm/io/gguf.py);
     ``pyllm.tokenizers.from_pretrained`` reads its tokenizer."""
     import os

@@ -66,12 +66,16 @@ def _check_arguments(src, src_padding_mask, max_new_tokens, num_beams, early_sto
 
 def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_beams=1, length_penalty=1.0,
                      early_stopping=False, decoder_start_token_id=None, eos_token_id=None, pad_token_id=None,
-                     use_cache=True):
+                     use_cache=True, forced_eos_token_id=None):
     """Translates ``src`` (B, S): returns int64 ids (B, 1 + n), each row the start token then up to
     ``max_new_tokens`` tokens, padded with pad_token_id after eos; n is the longest row's length.
 
     ``num_beams=1``: greedy search; more: beam search. Token ids default to the model config's (bos_token_id
-    is the decoder's start). ``use_cache=False`` recomputes the decoder over the whole prefix each step (the
+    is the decoder's start). ``forced_eos_token_id`` (default: the config's, Marian's 0; None there: off) is the
+    token a row that reaches the length limit ends with, as HF's ForcedEOSTokenLogitsProcessor forces it: the
+    last step may pick only it. The config's ``suppress_token_ids`` are never picked (HF's one-token
+    ``bad_words_ids``: opus-mt's pad), and with ``renormalize_logits`` beam search re-normalises each step's
+    scores after suppressing and forcing, as HF does. ``use_cache=False`` recomputes the decoder over the whole prefix each step (the
     same tokens, slower). The model runs in eval mode (no dropout), restored afterwards.
     """
     _check_arguments(src, src_padding_mask, max_new_tokens, num_beams, early_stopping)
@@ -79,16 +83,19 @@ def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_b
     start = cfg.bos_token_id if decoder_start_token_id is None else int(decoder_start_token_id)
     eos = cfg.eos_token_id if eos_token_id is None else int(eos_token_id)
     pad = cfg.pad_token_id if pad_token_id is None else int(pad_token_id)
+    forced = getattr(cfg, "forced_eos_token_id", None) if forced_eos_token_id is None else int(forced_eos_token_id)
+    process = _processor(tuple(getattr(cfg, "suppress_token_ids", ())), forced,
+                         getattr(cfg, "renormalize_logits", False))
     was_training = model.training
     model.eval()
     try:
         with no_grad():
             memory = model.encode(src, src_padding_mask)
             if num_beams == 1:
-                ids = _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache)
+                ids = _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache, process)
             else:
                 ids = _beam(model, memory, src_padding_mask, max_new_tokens, num_beams, float(length_penalty),
-                            early_stopping, start, eos, pad, use_cache)
+                            early_stopping, start, eos, pad, use_cache, process)
     finally:
         model.train(was_training)
     return tensor(ids)
@@ -102,13 +109,31 @@ def _next_logits(model, ids, memory, src_padding_mask, cache):
     return np.asarray(logits[:, -1].numpy(), dtype=np.float32)
 
 
-def _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache):
+def _processor(suppress, forced, renormalize):
+    """``process(scores (N, V), last_step) -> scores``: HF's logits processors, in its order: suppressed tokens
+    -inf (NoBadWords), at the last step -inf everywhere but the forced eos, which scores 0 (ForcedEOS), then
+    log-softmax again (LogitNormalization, for renormalize)."""
+    def process(scores, last):
+        if suppress:
+            scores = scores.copy()
+            scores[:, list(suppress)] = -np.inf
+        if forced is not None and last:
+            scores = np.full_like(scores, -np.inf)
+            scores[:, forced] = 0.0
+        return _log_softmax(scores) if renormalize else scores
+    return process
+
+
+def _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache, process=None):
     B = memory.shape[0]
     ids = np.full((B, 1), start, dtype=np.int64)                               # grows by a column a step
     finished = np.zeros(B, dtype=bool)
     cache = model.new_kv_cache() if use_cache else None
-    for _ in range(max_new_tokens):
-        next_ids = _next_logits(model, ids, memory, src_padding_mask, cache).argmax(axis=-1)
+    for step in range(max_new_tokens):
+        logits = _next_logits(model, ids, memory, src_padding_mask, cache)
+        if process is not None:
+            logits = process(logits, step == max_new_tokens - 1)
+        next_ids = logits.argmax(axis=-1)
         next_ids = np.where(finished, pad, next_ids)
         finished |= next_ids == eos
         ids = np.concatenate([ids, next_ids[:, None]], axis=1)
@@ -118,7 +143,7 @@ def _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, us
 
 
 def _beam(model, memory, src_padding_mask, max_new_tokens, K, length_penalty, early_stopping, start, eos, pad,
-          use_cache):
+          use_cache, process=None):
     """Beam search as HF's ``_beam_search`` (transformers 4.57), on (B, K, ...) NumPy arrays."""
     B = memory.shape[0]
     rows = tensor(np.repeat(np.arange(B), K))                                  # each sentence K times
@@ -141,6 +166,8 @@ def _beam(model, memory, src_padding_mask, max_new_tokens, K, length_penalty, ea
     while cur_len < max_length:
         logp = _log_softmax(_next_logits(model, running[:, :, :cur_len].reshape(B * K, cur_len), memory,
                                          src_padding_mask, cache))             # (B * K, V)
+        if process is not None:
+            logp = process(logp, cur_len == max_length - 1)
         V = logp.shape[-1]
         total = (logp.reshape(B, K, V) + running_scores[:, :, None]).reshape(B, K * V)
         top = _topk(total, keep)                                               # (B, 2K) into beam * V + token

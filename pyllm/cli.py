@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "sample", "eval", "translate", "tokenizer", "bleu", "explain_attention"]
+COMMANDS = ["train", "sample", "eval", "translate", "tokenizer", "bleu", "explain_attention", "embed"]
 
 
 def build_parser():

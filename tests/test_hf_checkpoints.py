@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file as ref_load, save_file as ref_save
-from transformers import (AutoModelForCausalLM, AutoTokenizer, BertTokenizerFast, GPT2Config, GPT2LMHeadModel,
-                          GPT2Model, GPT2TokenizerFast, LlamaConfig as HFLlamaConfig, LlamaForCausalLM)
+from transformers import (AutoModelForCausalLM, AutoTokenizer, BertConfig, BertTokenizerFast, GPT2Config,
+                          GPT2LMHeadModel, GPT2Model, GPT2TokenizerFast, LlamaConfig as HFLlamaConfig,
+                          LlamaForCausalLM, MarianConfig)
 
 import pyllm
 import pyllm.tokenizers as tokenizers
@@ -158,14 +159,15 @@ def test_half_precision_weights_convert_on_load_or_keep_their_dtype(rng, tmp_pat
 
 def test_config_defaults_are_transformers_defaults():
     """A config.json key left out means the pyllm field's default; it must be HF's."""
-    for name, hf_cls in (("GPT2LMHeadModel", GPT2Config), ("LlamaForCausalLM", HFLlamaConfig)):
+    for name, hf_cls in (("GPT2LMHeadModel", GPT2Config), ("LlamaForCausalLM", HFLlamaConfig),
+                         ("BertModel", BertConfig), ("MarianMTModel", MarianConfig)):
         arch = ARCHITECTURES[name]
         ours, hf = arch.classes()[1](), hf_cls()
         for field, keys in arch.fields.items():
-            if field == "dropout":
+            if name == "GPT2LMHeadModel" and field == "dropout":
                 continue  # documented: HF 0.1, pyllm 0.0
             key = keys[0] if isinstance(keys, tuple) else keys
-            assert getattr(ours, field) == getattr(hf, key), (name, field)
+            assert arch.defaults.get(key, getattr(ours, field)) == getattr(hf, key), (name, field)
         for key, allowed in arch.hf_fixed.items():
             assert getattr(hf, key) == allowed[0], (name, key)
 
@@ -280,9 +282,9 @@ def test_checkpoint_errors_name_the_problem(rng, tmp_path):
         (d / "config.json").write_text(json.dumps({**config, **changes}))
         return d
 
-    with pytest.raises(CheckpointError, match=r"architecture BertModel is not supported; supported: "
-                                              r"GPT2LMHeadModel, LlamaForCausalLM"):
-        pyllm.from_pretrained(variant("bert", architectures=["BertModel"]))
+    with pytest.raises(CheckpointError, match=r"architecture T5ForConditionalGeneration is not supported; "
+                                              r"supported: GPT2LMHeadModel, LlamaForCausalLM, GPT2Model, BertModel"):
+        pyllm.from_pretrained(variant("bert", architectures=["T5ForConditionalGeneration"]))
     with pytest.raises(CheckpointError, match=r"missing weights \(1\): transformer\.h\.1\.ln_2\.bias"):
         pyllm.from_pretrained(variant("missing", {k: v for k, v in good.items() if k != "transformer.h.1.ln_2.bias"}))
     with pytest.raises(CheckpointError, match=r"unexpected weights \(1\): transformer\.h\.0\.extra"):

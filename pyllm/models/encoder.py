@@ -25,8 +25,11 @@ is BertForSequenceClassification's ``classifier`` (whose checkpoints prefix the 
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
+
 from .. import nn
-from .._creation import arange, zeros
+from .._creation import arange, tensor, zeros
+from ..autograd import no_grad
 from ..nn import functional as F
 from ..nn.modules.attention import attention, merge_heads, split_heads
 
@@ -191,6 +194,52 @@ class Encoder(nn.Module):
         if self.config.normalize:
             pooled = pooled / (pooled * pooled).sum(dim=-1, keepdim=True).sqrt().clamp(min=1e-12)  # F.normalize
         return pooled
+
+    def embed(self, tokenizer, sentences, batch_size=32, max_length=None):
+        """Sentence embeddings: a float32 NumPy array (N, hidden_size), a row per str of ``sentences``, pooled
+        as ``config.pooling`` and ``config.normalize`` say. A sentence-transformers model read by
+        ``pyllm.from_pretrained`` (all-MiniLM-L6-v2) has its own pooling there -- the mean of the real tokens'
+        states, L2-normalised -- so ``emb @ emb.T`` holds the cosine similarities. ``tokenizer`` (a
+        ``WordPieceTokenizer``, e.g. ``pyllm.tokenizers.from_pretrained(path)``) adds [CLS] and [SEP] and cuts
+        each sentence to ``max_length`` tokens (default: max_position_embeddings); batches of ``batch_size``
+        are padded to their longest sentence, which does not change the embeddings. Runs in eval mode (no
+        dropout), without gradients.
+
+        >>> model, tok = pyllm.from_pretrained("all-MiniLM-L6-v2"), pyllm.tokenizers.from_pretrained("all-MiniLM-L6-v2")  # doctest: +SKIP
+        >>> emb = model.embed(tok, ["A cat sits on the mat.", "A dog runs in the park."])   # doctest: +SKIP
+        >>> emb.shape, round(float(emb[0] @ emb[1]), 2)                                     # doctest: +SKIP
+        ((2, 384), 0.09)
+        """
+        if isinstance(sentences, str) or not all(isinstance(s, str) for s in sentences):
+            raise TypeError("Encoder.embed: sentences must be a list of str")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"Encoder.embed: batch_size must be a positive int, got {batch_size!r}")
+        if not callable(getattr(tokenizer, "encode_batch", None)):
+            raise TypeError(f"Encoder.embed: tokenizer must batch and pad (a WordPieceTokenizer), got "
+                            f"{type(tokenizer).__name__}")
+        max_length = self.config.max_position_embeddings if max_length is None else max_length
+        out = np.zeros((len(sentences), self.config.hidden_size), dtype=np.float32)
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for i in range(0, len(sentences), batch_size):
+                    batch = tokenizer.encode_batch(list(sentences[i:i + batch_size]), max_length=max_length,
+                                                   padding=True)
+                    _, pooled = self(tensor(batch["input_ids"]), tensor(batch["attention_mask"]),
+                                     tensor(batch["token_type_ids"]))
+                    out[i:i + batch_size] = pooled.numpy()
+        finally:
+            self.train(was_training)
+        return out
+
+    def save_pretrained(self, path):
+        """Writes a Hugging Face BertModel directory (config.json + model.safetensors) that
+        ``transformers.AutoModel.from_pretrained(path)`` and ``pyllm.from_pretrained(path)`` read; with
+        ``pooling="mean"`` also sentence-transformers' modules.json and 1_Pooling/config.json. The Encoder needs
+        BERT's pooler (``add_pooling_layer``) and no classification head."""
+        from ..io.hf import save_pretrained
+        save_pretrained(self, path)
 
     def classify(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         if self.config.num_labels is None:

@@ -66,6 +66,9 @@ class TransformerConfig:
     pad_token_id: int = 0
     bos_token_id: int = 1                   # the decoder's first input (HF's decoder_start_token_id)
     eos_token_id: int = 2
+    forced_eos_token_id: Optional[int] = None  # generation ends with this token at the length limit (Marian's)
+    suppress_token_ids: tuple = ()          # tokens generation never picks (opus-mt's pad)
+    renormalize_logits: bool = False        # beam search re-normalises scores after suppressing (opus-mt's)
 
     def __post_init__(self):
         if self.activation_function not in ACTIVATIONS:
@@ -78,7 +81,13 @@ class TransformerConfig:
                 raise ValueError(f"TransformerConfig: d_model {self.d_model} is not divisible by {heads} "
                                  f"{name}_attention_heads")
         vocab = max(self.vocab_size, self.target_vocab_size)
-        for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+        self.suppress_token_ids = tuple(self.suppress_token_ids)
+        if not all(isinstance(t, int) and 0 <= t < vocab for t in self.suppress_token_ids):
+            raise ValueError(f"TransformerConfig: suppress_token_ids must be token ids below {vocab}, got "
+                             f"{self.suppress_token_ids}")
+        for name in ("pad_token_id", "bos_token_id", "eos_token_id", "forced_eos_token_id"):
+            if name == "forced_eos_token_id" and self.forced_eos_token_id is None:
+                continue
             if not 0 <= getattr(self, name) < vocab:
                 raise ValueError(f"TransformerConfig: {name} {getattr(self, name)} is outside the vocabulary of "
                                  f"{vocab}")
@@ -278,6 +287,13 @@ class Transformer(nn.Module):
         return logits, loss
 
     generate = generate_seq2seq
+
+    def save_pretrained(self, path):
+        """Writes a Hugging Face MarianMTModel directory (config.json + model.safetensors) that
+        ``transformers.MarianMTModel.from_pretrained(path)`` and ``pyllm.from_pretrained(path)`` read; the model
+        must be Marian's kind (one shared vocabulary, post-LN, ``positions="split"``)."""
+        from ..io.hf import save_pretrained
+        save_pretrained(self, path)
 
 
 def _check_mask(mask, ids, name):
