@@ -21,6 +21,11 @@ A sentence is done when its finished set is full and ``early_stopping`` says so:
 Search stops when every sentence is done or the length limit is reached, and each sentence returns its best
 finished hypothesis.
 
+Two of HF's logits processors, which Marian's opus-mt models use, act on each step's scores (after the
+log-softmax, as in HF's beam search): ``suppress_tokens`` are never generated (HF's ``suppress_tokens``, and
+``bad_words_ids`` of single tokens: opus-mt suppresses its pad token), and ``forced_eos_token_id`` is the only
+choice for the last token the length limit allows (HF's ``forced_eos_token_id``).
+
 >>> import pyllm
 >>> from pyllm.models import Transformer, TransformerConfig
 >>> model = Transformer(TransformerConfig(vocab_size=30, d_model=8, encoder_layers=1, decoder_layers=1,
@@ -66,7 +71,7 @@ def _check_arguments(src, src_padding_mask, max_new_tokens, num_beams, early_sto
 
 def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_beams=1, length_penalty=1.0,
                      early_stopping=False, decoder_start_token_id=None, eos_token_id=None, pad_token_id=None,
-                     use_cache=True):
+                     suppress_tokens=None, forced_eos_token_id=None, use_cache=True):
     """Translates ``src`` (B, S): returns int64 ids (B, 1 + n), each row the start token then up to
     ``max_new_tokens`` tokens, padded with pad_token_id after eos; n is the longest row's length.
 
@@ -75,6 +80,12 @@ def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_b
     same tokens, slower). The model runs in eval mode (no dropout), restored afterwards.
     """
     _check_arguments(src, src_padding_mask, max_new_tokens, num_beams, early_stopping)
+    vocab = model.config.target_vocab_size
+    for t in list(suppress_tokens or []) + ([] if forced_eos_token_id is None else [forced_eos_token_id]):
+        if not isinstance(t, (int, np.integer)) or not 0 <= t < vocab:
+            raise ValueError(f"generate: token id {t!r} in suppress_tokens/forced_eos_token_id is not in the "
+                             f"vocabulary of {vocab}")
+    rules = _Rules(1 + max_new_tokens, suppress_tokens, forced_eos_token_id)
     cfg = model.config
     start = cfg.bos_token_id if decoder_start_token_id is None else int(decoder_start_token_id)
     eos = cfg.eos_token_id if eos_token_id is None else int(eos_token_id)
@@ -85,13 +96,30 @@ def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_b
         with no_grad():
             memory = model.encode(src, src_padding_mask)
             if num_beams == 1:
-                ids = _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache)
+                ids = _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache, rules)
             else:
                 ids = _beam(model, memory, src_padding_mask, max_new_tokens, num_beams, float(length_penalty),
-                            early_stopping, start, eos, pad, use_cache)
+                            early_stopping, start, eos, pad, use_cache, rules)
     finally:
         model.train(was_training)
     return tensor(ids)
+
+
+class _Rules:
+    """suppress_tokens and forced_eos_token_id applied to (N, V) scores of prefixes of length cur_len."""
+
+    def __init__(self, max_length, suppress_tokens=None, forced_eos_token_id=None):
+        self.max_length = max_length
+        self.suppress = sorted(set(suppress_tokens or []))
+        self.forced_eos = forced_eos_token_id
+
+    def __call__(self, scores, cur_len):
+        if self.suppress:
+            scores[:, self.suppress] = -np.inf
+        if self.forced_eos is not None and cur_len == self.max_length - 1:
+            scores[:] = -np.inf
+            scores[:, self.forced_eos] = 0.0
+        return scores
 
 
 def _next_logits(model, ids, memory, src_padding_mask, cache):
@@ -102,13 +130,14 @@ def _next_logits(model, ids, memory, src_padding_mask, cache):
     return np.asarray(logits[:, -1].numpy(), dtype=np.float32)
 
 
-def _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache):
+def _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, use_cache, rules=None):
     B = memory.shape[0]
     ids = np.full((B, 1), start, dtype=np.int64)                               # grows by a column a step
     finished = np.zeros(B, dtype=bool)
     cache = model.new_kv_cache() if use_cache else None
     for _ in range(max_new_tokens):
-        next_ids = _next_logits(model, ids, memory, src_padding_mask, cache).argmax(axis=-1)
+        scores = _next_logits(model, ids, memory, src_padding_mask, cache)
+        next_ids = (rules(scores, ids.shape[1]) if rules is not None else scores).argmax(axis=-1)
         next_ids = np.where(finished, pad, next_ids)
         finished |= next_ids == eos
         ids = np.concatenate([ids, next_ids[:, None]], axis=1)
@@ -118,7 +147,7 @@ def _greedy(model, memory, src_padding_mask, max_new_tokens, start, eos, pad, us
 
 
 def _beam(model, memory, src_padding_mask, max_new_tokens, K, length_penalty, early_stopping, start, eos, pad,
-          use_cache):
+          use_cache, rules=None):
     """Beam search as HF's ``_beam_search`` (transformers 4.57), on (B, K, ...) NumPy arrays."""
     B = memory.shape[0]
     rows = tensor(np.repeat(np.arange(B), K))                                  # each sentence K times
@@ -141,6 +170,8 @@ def _beam(model, memory, src_padding_mask, max_new_tokens, K, length_penalty, ea
     while cur_len < max_length:
         logp = _log_softmax(_next_logits(model, running[:, :, :cur_len].reshape(B * K, cur_len), memory,
                                          src_padding_mask, cache))             # (B * K, V)
+        if rules is not None:
+            logp = rules(logp, cur_len)
         V = logp.shape[-1]
         total = (logp.reshape(B, K, V) + running_scores[:, :, None]).reshape(B, K * V)
         top = _topk(total, keep)                                               # (B, 2K) into beam * V + token
