@@ -3,7 +3,7 @@ search, measure with BLEU and chrF. ``pyllm translate`` is a thin layer over the
 
     model, tok = train_translator("out/translate")              # tokenizer.json + checkpoint.safetensors there
     model, tok = load_translator("out/translate")
-    translate(model, tok, ["In the beginning was the Word."])   # -> ["En el principio era el Verbo."]
+    translate(model, tok, ["In the beginning was the Word."])   # -> one Spanish string per sentence
     result = evaluate_translator(model, tok, bible_en_es()["test"])   # .bleu, .chrf, .hypotheses
 
 One byte-level BPE vocabulary is trained on both sides of the training split and shared by source and target
