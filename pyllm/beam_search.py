@@ -66,15 +66,15 @@ def _check_arguments(src, src_padding_mask, max_new_tokens, num_beams, early_sto
 
 def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_beams=1, length_penalty=1.0,
                      early_stopping=False, decoder_start_token_id=None, eos_token_id=None, pad_token_id=None,
-                     use_cache=True, forced_eos_token_id=None):
+                     use_cache=True, forced_eos_token_id=None, suppress_tokens=None):
     """Translates ``src`` (B, S): returns int64 ids (B, 1 + n), each row the start token then up to
     ``max_new_tokens`` tokens, padded with pad_token_id after eos; n is the longest row's length.
 
     ``num_beams=1``: greedy search; more: beam search. Token ids default to the model config's (bos_token_id
     is the decoder's start). ``forced_eos_token_id`` (default: the config's, Marian's 0; None there: off) is the
     token a row that reaches the length limit ends with, as HF's ForcedEOSTokenLogitsProcessor forces it: the
-    last step may pick only it. The config's ``suppress_token_ids`` are never picked (HF's one-token
-    ``bad_words_ids``: opus-mt's pad), and with ``renormalize_logits`` beam search re-normalises each step's
+    last step may pick only it. ``suppress_tokens`` (default: the config's ``suppress_token_ids``) are never
+    picked (HF's one-token ``bad_words_ids``: opus-mt's pad), and with ``renormalize_logits`` beam search re-normalises each step's
     scores after suppressing and forcing, as HF does. ``use_cache=False`` recomputes the decoder over the whole prefix each step (the
     same tokens, slower). The model runs in eval mode (no dropout), restored afterwards.
     """
@@ -84,8 +84,13 @@ def generate_seq2seq(model, src, src_padding_mask=None, max_new_tokens=64, num_b
     eos = cfg.eos_token_id if eos_token_id is None else int(eos_token_id)
     pad = cfg.pad_token_id if pad_token_id is None else int(pad_token_id)
     forced = getattr(cfg, "forced_eos_token_id", None) if forced_eos_token_id is None else int(forced_eos_token_id)
-    process = _processor(tuple(getattr(cfg, "suppress_token_ids", ())), forced,
-                         getattr(cfg, "renormalize_logits", False))
+    suppress = tuple(getattr(cfg, "suppress_token_ids", ()) if suppress_tokens is None else suppress_tokens)
+    vocab = model.lm_head.weight.shape[0]
+    for t in suppress + (() if forced is None else (forced,)):
+        if not 0 <= int(t) < vocab:
+            raise ValueError(f"generate: token id {t} in suppress_tokens/forced_eos_token_id is not in the "
+                             f"vocabulary of {vocab}")
+    process = _processor(suppress, forced, getattr(cfg, "renormalize_logits", False))
     was_training = model.training
     model.eval()
     try:

@@ -232,6 +232,8 @@ def test_errors(rng):
         model.generate(src, num_beams=0)
     with pytest.raises(ValueError, match="early_stopping must be True, False or 'never'"):
         model.generate(src, num_beams=2, early_stopping="sometimes")
+    with pytest.raises(ValueError, match="token id 53 in suppress_tokens/forced_eos_token_id is not in the vocabulary"):
+        model.generate(src, suppress_tokens=[4, 53])
 
 
 # ---- decoding ----
@@ -349,3 +351,19 @@ def test_generate_picks_hugging_face_marians_tokens(rng, num_beams, length_penal
                            num_beams=num_beams, length_penalty=length_penalty, early_stopping=early_stopping,
                            do_sample=False).numpy()
     np.testing.assert_array_equal(ids, expected)
+
+
+@pytest.mark.parametrize("num_beams", [1, 4])
+def test_suppressed_tokens_and_forced_eos_as_hugging_face(rng, num_beams):
+    """opus-mt's generation config: its pad token is a bad word, eos is forced at the length limit."""
+    hf, ours = make_marian_pair(rng)
+    src, src_pad = marian_source(rng, 66)
+    banned = [66] + rng.choice([t for t in range(60) if t != 5], 3, replace=False).tolist()  # not eos
+    ids = ours.generate(pyllm.tensor(src), pyllm.tensor(src_pad), max_new_tokens=6, num_beams=num_beams,
+                        suppress_tokens=banned, forced_eos_token_id=5).numpy()
+    expected = hf.generate(torch.from_numpy(src), attention_mask=torch.from_numpy(~src_pad), max_new_tokens=6,
+                           num_beams=num_beams, bad_words_ids=[[t] for t in banned], forced_eos_token_id=5,
+                           do_sample=False).numpy()
+    np.testing.assert_array_equal(ids, expected)
+    assert not np.isin(ids[:, 1:], banned[1:]).any()
+    assert all(5 in row for row in ids[:, 1:].tolist())  # every row ends in eos: forced at the limit if not before

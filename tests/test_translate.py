@@ -57,6 +57,36 @@ def test_train_evaluate_resume_and_translate(tmp_path, capsys, splits):
     assert len(capsys.readouterr().out.split("\n")) == 3  # two translations, each on its line
 
 
+def test_translate_function_batches_by_length_and_keeps_order(rng):
+    """translate() sorts sentences by length into batches; each output must still be its own sentence's, as
+    translating it alone gives."""
+    import pyllm
+    from pyllm.models import Transformer
+    from pyllm.tokenizers import BPETokenizer
+    from pyllm.translation import SPECIAL_TOKENS, TranslatorConfig, translate
+
+    class ShowIds(BPETokenizer):
+        """Decodes to the ids themselves: a random model's byte tokens would all print as U+FFFD."""
+
+        def decode(self, ids, errors="replace"):
+            return " ".join(map(str, ids))
+
+    words = ["light", "earth", "water", "day", "night", "God", "said", "and", "the", "was"]
+    sentences = [" ".join(rng.choice(words, int(rng.integers(1, 9)))) for _ in range(7)]
+    tok = ShowIds.train(iter(sentences * 3), 300, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    for _ in range(20):  # a random model often says the same for every sentence: draw one that does not
+        pyllm.manual_seed(int(rng.integers(1 << 31)))
+        model = Transformer(TranslatorConfig(d_model=16, layers=1, heads=2, ffn_dim=24).model_config(tok),
+                            verbose=False)
+        together = translate(model, tok, sentences, num_beams=2, batch_size=3, max_new_tokens=5)
+        if len(set(together)) > 2:
+            break
+    assert len(set(together)) > 2
+    assert together == [translate(model, tok, [s], num_beams=2, max_new_tokens=5)[0] for s in sentences]
+    with pytest.raises(ValueError, match="sentence 1 is empty"):
+        translate(model, tok, ["the day", ""])
+
+
 def test_errors(tmp_path, capsys):
     assert main(["translate", "some text"]) == 1
     assert "TEXT is translated only with --checkpoint DIR" in capsys.readouterr().err

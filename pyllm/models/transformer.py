@@ -13,8 +13,13 @@ None) one matrix embeds source and target tokens and, transposed, produces the l
 Parameter names are Hugging Face's MarianMTModel ones (``model.shared``, ``model.encoder.layers.0.self_attn.q_proj``,
 ``...self_attn.out_proj``, ``self_attn_layer_norm``, ``model.decoder.layers.0.encoder_attn``,
 ``encoder_attn_layer_norm``, ``fc1``, ``fc2``, ``final_layer_norm``, ``lm_head``, the ``final_logits_bias``
-buffer), so Marian weights map by name. The sinusoidal tables are computed, not stored (HF stores them as
-``embed_positions.weight``; ``positions="split"`` gives Marian's layout of them, sines then cosines).
+buffer), so Marian weights map by name: ``load_state_dict(hf_state, strict=False)`` leaves nothing missing,
+and the only unexpected keys are ``model.{encoder,decoder}.embed_tokens.weight`` (aliases of
+``model.shared.weight``, which one module here holds) and ``model.{encoder,decoder}.embed_positions.weight``
+(the sinusoids, computed here; ``positions="split"`` is Marian's layout of them, sines then cosines). A Marian
+config maps as ``activation_function="swish"``, ``positions="split"``, ``scale_embedding`` and
+``normalize_before=False``, with ``bos_token_id`` = its ``decoder_start_token_id`` (the pad id); the tests
+check logits and ``generate`` tokens against ``MarianMTModel`` on copied weights.
 
 >>> import pyllm
 >>> cfg = TransformerConfig(vocab_size=50, d_model=16, encoder_layers=1, decoder_layers=1,
