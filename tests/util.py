@@ -76,3 +76,22 @@ def run_under_isa(isa, script, expect="ok", timeout=600):
     passed = result.returncode == 0 and bool(lines) and re.fullmatch(expect, lines[-1]) is not None
     assert passed, (f"PYLLM_ISA={isa}: exit status {result.returncode}, expected a last line matching {expect!r}\n"
                     f"--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}")
+
+
+def assert_same_greedy_tokens(got, expected, next_scores, tie=1e-4):
+    """Greedy decodes ``got`` and ``expected`` (B, T) agree: identical, or a row parts from the reference only
+    where the reference's scores for its own token and ours are within ``tie`` (two implementations within
+    float rounding of each other may then pick either, and the rows legitimately diverge from there on).
+    ``next_scores(prefix)``: the reference's scores (V,) for the token after ``prefix`` (1-D ids), processed
+    as generation processes them."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    for row_got, row_ref in zip(got, expected):
+        differ = np.flatnonzero(row_got != row_ref)
+        if differ.size == 0:
+            continue
+        t = differ[0]
+        scores = np.asarray(next_scores(row_ref[:t]), dtype=np.float64)
+        margin = scores[row_ref[t]] - scores[row_got[t]]
+        assert 0 <= margin <= tie, (f"greedy tokens part at position {t}: reference {row_ref[t]} scores {margin:.3g} "
+                                    f"above ours ({row_got[t]}), more than a float tie ({tie})")
