@@ -39,6 +39,7 @@ import re
 
 from .. import _core
 from ..nn import init
+from ..nn.modules.module import mismatch_message
 from .atomic import atomic_write
 from .safetensors import SafetensorsFile, save_file
 from .torch_bin import load_torch_bin
@@ -319,12 +320,8 @@ def _map_weights(arch, arch_name, model, weights, path):
         by_ours.pop(alias, None)
     missing = [name for name in own if name not in by_ours and name not in aliases]
     if missing or unexpected:
-        lines = [f"{path}: the weights do not fit {arch_name} as config.json describes it:"]
-        if missing:
-            lines.append(f"  missing weights ({len(missing)}): {', '.join(missing)}")
-        if unexpected:
-            lines.append(f"  unexpected weights ({len(unexpected)}): {', '.join(unexpected)}")
-        raise CheckpointError("\n".join(lines))
+        raise CheckpointError(mismatch_message(f"{path}: the weights do not fit {arch_name} as config.json "
+                                               "describes it:", missing, unexpected, noun="weights"))
     state = {}
     for ours, name in by_ours.items():
         tensor = weights[name]()

@@ -54,6 +54,15 @@ class _HookHandle:
         self.remove()
 
 
+def mismatch_message(title, missing, unexpected, noun="keys"):
+    """``title`` then a line listing the missing names and one listing the unexpected ones (those present)."""
+    lines = [title]
+    for kind, names in (("missing", missing), ("unexpected", unexpected)):
+        if names:
+            lines.append(f"  {kind} {noun} ({len(names)}): {', '.join(names)}")
+    return "\n".join(lines)
+
+
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -241,12 +250,7 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            lines = [f"load_state_dict for {type(self).__name__}:"]
-            if missing:
-                lines.append(f"  missing keys ({len(missing)}): {', '.join(missing)}")
-            if unexpected:
-                lines.append(f"  unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
-            raise KeyError("\n".join(lines))
+            raise KeyError(mismatch_message(f"load_state_dict for {type(self).__name__}:", missing, unexpected))
         sources = {}
         for name, target in own.items():
             if name not in state_dict:
