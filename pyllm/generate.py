@@ -16,6 +16,12 @@ cache), turns the last position's logits into next-token scores, and picks a tok
 The per-step work after the model is on a (B, vocab) array, so it is written with NumPy. Sampling draws
 its uniform numbers from pyllm's generator: ``pyllm.manual_seed`` or ``seed=`` make it reproducible.
 
+Prompts of different lengths go in one batch left-padded, with an ``attention_mask`` (B, T): 1 at real
+tokens, 0 at the padding before them (Hugging Face's convention for decoder-only models). The model then
+masks the padding keys out of attention and counts each row's positions from its first real token, so
+each row generates what its prompt alone would; every new token is real, so the mask grows by a column
+of ones a step.
+
 A model whose positions are learned (GPT's ``block_size``) sees at most its last ``max_context`` tokens, as
 nanoGPT crops them; with the cache, a full window is recomputed instead of extended, so the tokens are the
 same with and without the cache.
@@ -25,6 +31,9 @@ same with and without the cache.
 >>> model = GPT(GPTConfig(block_size=16, vocab_size=50, n_layer=1, n_head=2, n_embd=8), verbose=False)
 >>> model.generate(pyllm.tensor([[1, 2]]), max_new_tokens=3, do_sample=False).shape
 (1, 5)
+>>> model.generate(pyllm.tensor([[0, 7], [1, 2]]), max_new_tokens=3, do_sample=False,   # row 0: the prompt [7]
+...                attention_mask=pyllm.tensor([[0, 1], [1, 1]])).shape
+(2, 5)
 """
 import numpy as np
 
@@ -69,6 +78,50 @@ def top_p_filter(scores, top_p):
     return scores
 
 
+def check_attention_mask(attention_mask, shape, who):
+    """``attention_mask`` (a pyllm tensor or array of 0/1 ints or bools) of exactly ``shape`` (B, T), each
+    row left-padded (zeros, then ones, at least one) -> a NumPy bool array; anything else raises ValueError."""
+    m = np.asarray(attention_mask.numpy() if hasattr(attention_mask, "numpy") else attention_mask)
+    if m.shape != tuple(shape):
+        raise ValueError(f"{who}: attention_mask must have shape {tuple(shape)} (batch, past + new tokens), got "
+                         f"{m.shape}")
+    if m.dtype.kind not in "biu" or not np.isin(m, (0, 1)).all():
+        raise ValueError(f"{who}: attention_mask must hold 0 (padding) and 1 (real token) as ints or bools, got "
+                         f"{m.dtype} values {np.unique(m)[:5].tolist()}")
+    m = m.astype(bool)
+    right = np.flatnonzero((m[:, :-1] & ~m[:, 1:]).any(axis=1))
+    if right.size:
+        raise ValueError(f"{who}: attention_mask row {right[0]} has a 0 after a 1 (right padding); pad prompts on "
+                         f"the left for generation")
+    empty = np.flatnonzero(~m.any(axis=1))
+    if empty.size:
+        raise ValueError(f"{who}: attention_mask row {empty[0]} is all padding (no real token)")
+    return m
+
+
+def left_padding(attention_mask, B, past, T, who):
+    """What a decoder needs for its T new tokens from a left-padded ``attention_mask`` (B, past + T) over
+    the cached and the new tokens: ``(attn_mask, position_ids)``, or ``(None, None)`` without padding.
+
+    position_ids (B, T) int64 count real tokens only, as HF's generate: cumsum(mask) - 1, and 1 at padding.
+    attn_mask (B, 1, T, past + T) bool is True where a query may not look: the padding keys, except each
+    token's own key, so that a padding query (which sees only padding) still attends somewhere and yields a
+    number, not a NaN that the next layer's matmul would spread (its output is never used).
+
+    >>> attn_mask, pos = left_padding([[0, 1, 1]], 1, 0, 3, "doc")
+    >>> pos.tolist(), attn_mask[0, 0].tolist()
+    ([[1, 0, 1]], [[False, False, False], [True, False, False], [True, False, False]])
+    """
+    m = check_attention_mask(attention_mask, (B, past + T), who)
+    if m.all():
+        return None, None
+    position_ids = np.cumsum(m, axis=-1) - 1                                   # (B, past + T)
+    position_ids[~m] = 1
+    own_key = np.arange(past + T)[None, :] == np.arange(past, past + T)[:, None]  # (T, past + T)
+    blocked = ~m[:, None, None, :] & ~own_key[None, None]                      # (B, 1, T, past + T)
+    return tensor(blocked), tensor(position_ids[:, past:])
+
+
 def _check_arguments(idx, max_new_tokens, temperature, top_k, top_p, repetition_penalty, eos_token_id,
                      streamer):
     if idx.ndim != 2 or idx.dtype.is_floating_point:
@@ -95,16 +148,19 @@ def _check_arguments(idx, max_new_tokens, temperature, top_k, top_p, repetition_
 
 
 def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, repetition_penalty=1.0,
-             eos_token_id=None, do_sample=True, seed=None, use_cache=True, streamer=None):
+             eos_token_id=None, do_sample=True, seed=None, use_cache=True, streamer=None, attention_mask=None):
     """Appends up to ``max_new_tokens`` tokens to ``idx`` (B, T) and returns the (B, T + n) ids.
 
     ``do_sample=False``: greedy (temperature, top_k and top_p are then unused, as in HF). ``eos_token_id``
     (an int or a list): a sequence that produced it is finished and padded with it (the first one) from
     then on; generation stops once every sequence is finished. ``seed``: a private generator for the
     draws (otherwise pyllm's global one). ``streamer``: called after each step with the new token id (an
-    int; a list of B ids for a batch). The model runs in eval mode (no dropout), restored afterwards.
+    int; a list of B ids for a batch). ``attention_mask`` (B, T) ints or bools: 0 at the left padding of
+    prompts shorter than T, 1 at real tokens (default: all real); the padding stays in the returned ids.
+    The model runs in eval mode (no dropout), restored afterwards.
     """
     _check_arguments(idx, max_new_tokens, temperature, top_k, top_p, repetition_penalty, eos_token_id, streamer)
+    mask = None if attention_mask is None else check_attention_mask(attention_mask, idx.shape, "generate")
     eos = None if eos_token_id is None else np.atleast_1d(np.asarray(eos_token_id, dtype=np.int64))
     generator = _core.Generator(seed) if seed is not None else None
     window = model.max_context
@@ -122,7 +178,8 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
                 else:
                     cache = model.new_kv_cache() if use_cache else None        # first step, or the window slid
                     step_ids = context
-                logits, _ = model(tensor(step_ids), kv_cache=cache)
+                step_mask = None if mask is None else tensor(mask[:, -context.shape[1]:])  # cached + new keys
+                logits, _ = model(tensor(step_ids), kv_cache=cache, attention_mask=step_mask)
                 scores = np.asarray(logits[:, -1].numpy(), dtype=np.float32)   # (B, V)
                 if repetition_penalty != 1.0:
                     scores = apply_repetition_penalty(scores, ids, repetition_penalty)
@@ -134,6 +191,8 @@ def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None
                     next_ids = np.where(finished, eos[0], next_ids)
                     finished |= np.isin(next_ids, eos)
                 ids = np.concatenate([ids, next_ids[:, None]], axis=1)
+                if mask is not None:
+                    mask = np.concatenate([mask, np.ones((len(ids), 1), dtype=bool)], axis=1)  # a real token
                 if streamer is not None:
                     streamer(int(next_ids[0]) if len(next_ids) == 1 else next_ids.tolist())
                 if eos is not None and finished.all():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .. import nn
 from .._creation import arange
-from ..generate import generate
+from ..generate import generate, left_padding
 from ..nn import functional as F
 from ..nn.modules.attention import attention, merge_heads, split_heads
 
@@ -57,11 +57,14 @@ class CausalSelfAttention(nn.Module):
 
 
 class GPT(nn.Module):
-    """GPT-2-style language model; ``forward(idx, targets=None, kv_cache=None) -> (logits, loss)``.
+    """GPT-2-style language model; ``forward(idx, targets=None, kv_cache=None, attention_mask=None) ->
+    (logits, loss)``.
 
     ``targets`` (B, T) are the next tokens (``idx`` shifted by one), -100 where no loss is wanted; the loss
     is their mean cross-entropy. ``kv_cache``: a list of n_layer ``KVCache`` (``model.new_kv_cache()``)
-    holding the earlier tokens; ``idx`` then holds only the new ones.
+    holding the earlier tokens; ``idx`` then holds only the new ones. ``attention_mask`` (B, past + T), ints
+    or bools, over the cached and the new tokens: 0 at left padding, 1 at real tokens, as Hugging Face's; the
+    padding is masked out of attention and each row's positions (``wpe``) start at its first real token.
     """
 
     def __init__(self, config, verbose=True):
@@ -117,7 +120,7 @@ class GPT(nn.Module):
         """The longest sequence the model can attend over (its learned positions)."""
         return self.config.block_size
 
-    def forward(self, idx, targets=None, kv_cache=None):
+    def forward(self, idx, targets=None, kv_cache=None, attention_mask=None):
         if idx.ndim != 2 or idx.dtype.is_floating_point:
             raise ValueError(f"GPT: idx must be integer token ids of shape (B, T), got {idx.dtype} of shape "
                              f"{tuple(idx.shape)}")
@@ -128,10 +131,12 @@ class GPT(nn.Module):
         if start + T > self.config.block_size:
             raise ValueError(f"GPT: cannot forward a sequence of length {start + T}, block_size is only "
                              f"{self.config.block_size}")
-        pos = arange(start, start + T)                                         # (T,)
+        attn_mask, pos = (None, None) if attention_mask is None else left_padding(attention_mask, B, start, T, "GPT")
+        if pos is None:
+            pos = arange(start, start + T)                                     # (T,), the same for every row
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))  # (B, T, C)
         for i, block in enumerate(self.transformer.h):
-            x = block(x, is_causal=True, kv_cache=kv_cache[i] if kv_cache is not None else None)
+            x = block(x, attn_mask=attn_mask, is_causal=True, kv_cache=kv_cache[i] if kv_cache is not None else None)
         logits = self.lm_head(self.transformer.ln_f(x))                        # (B, T, vocab_size)
         loss = None
         if targets is not None:

@@ -18,7 +18,7 @@ checkpoints load by name, with no transposes.
 from dataclasses import dataclass
 
 from .. import nn
-from ..generate import generate
+from ..generate import generate, left_padding
 from ..nn import functional as F
 
 
@@ -62,13 +62,15 @@ class LlamaDecoderLayer(nn.Module):
         self.input_layernorm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.post_attention_layernorm = nn.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
 
-    def forward(self, x, kv_cache=None):
-        x = x + self.self_attn(self.input_layernorm(x), is_causal=True, kv_cache=kv_cache)
+    def forward(self, x, kv_cache=None, attn_mask=None, position_ids=None):
+        x = x + self.self_attn(self.input_layernorm(x), attn_mask=attn_mask, is_causal=True, kv_cache=kv_cache,
+                               position_ids=position_ids)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
 class Llama(nn.Module):
-    """Llama language model; ``forward(idx, targets=None, kv_cache=None) -> (logits, loss)`` as ``GPT``."""
+    """Llama language model; ``forward(idx, targets=None, kv_cache=None, attention_mask=None) -> (logits,
+    loss)`` as ``GPT``; with left padding, each row's RoPE positions start at its first real token."""
 
     def __init__(self, config, verbose=True):
         super().__init__()
@@ -101,7 +103,7 @@ class Llama(nn.Module):
         """None: RoPE puts no hard limit on the sequence length."""
         return None
 
-    def forward(self, idx, targets=None, kv_cache=None):
+    def forward(self, idx, targets=None, kv_cache=None, attention_mask=None):
         if idx.ndim != 2 or idx.dtype.is_floating_point:
             raise ValueError(f"Llama: idx must be integer token ids of shape (B, T), got {idx.dtype} of shape "
                              f"{tuple(idx.shape)}")
@@ -109,9 +111,13 @@ class Llama(nn.Module):
             raise ValueError(f"Llama: kv_cache has {len(kv_cache)} entries for {self.config.num_hidden_layers} "
                              f"layers")
         B, T = idx.shape
+        start = kv_cache[0].seq_len if kv_cache is not None else 0
+        attn_mask, pos = (None, None) if attention_mask is None else left_padding(attention_mask, B, start, T,
+                                                                                  "Llama")
         x = self.model.embed_tokens(idx)                                       # (B, T, C)
         for i, layer in enumerate(self.model.layers):
-            x = layer(x, kv_cache=kv_cache[i] if kv_cache is not None else None)
+            x = layer(x, kv_cache=kv_cache[i] if kv_cache is not None else None, attn_mask=attn_mask,
+                      position_ids=pos)
         logits = self.lm_head(self.model.norm(x))                              # (B, T, vocab_size)
         loss = None
         if targets is not None:

@@ -93,9 +93,10 @@ class MultiHeadAttention(Module):
     and ``num_kv_heads`` key/value heads (fewer = grouped-query attention, each shared by
     num_heads / num_kv_heads query heads; default: as many as query heads).
 
-    ``rotary``: a ``RotaryEmbedding`` applied to q and k (self-attention only). ``dropout``: on the attention
-    weights, in training mode. ``kv_cache``: a ``KVCache``; new keys and values are appended to it, the
-    new tokens take the positions after the cached ones, and for cross-attention the projected context
+    ``rotary``: a ``RotaryEmbedding`` applied to q and k (self-attention only); ``position_ids`` int (B, T):
+    the positions it rotates x's tokens by (default: 0 .. T-1, after the cached ones). ``dropout``: on the
+    attention weights, in training mode. ``kv_cache``: a ``KVCache``; new keys and values are appended to it,
+    the new tokens take the positions after the cached ones, and for cross-attention the projected context
     is computed on the first call and reused after.
 
     >>> import pyllm
@@ -126,7 +127,8 @@ class MultiHeadAttention(Module):
         if rotary is not None and rotary.head_dim != self.head_dim:
             raise ValueError(f"MultiHeadAttention: rotary head_dim {rotary.head_dim} != head_dim {self.head_dim}")
 
-    def forward(self, x, context=None, attn_mask=None, key_padding_mask=None, is_causal=False, kv_cache=None):
+    def forward(self, x, context=None, attn_mask=None, key_padding_mask=None, is_causal=False, kv_cache=None,
+                position_ids=None):
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
             raise ValueError(f"MultiHeadAttention: expected x of shape (B, T, {self.embed_dim}), got "
                              f"{tuple(x.shape)}")
@@ -145,7 +147,7 @@ class MultiHeadAttention(Module):
             v = split_heads(self.v_proj(source), self.num_kv_heads)
             if self.rotary is not None:
                 start = kv_cache.seq_len if kv_cache is not None else 0
-                q, k = self.rotary(q, start), self.rotary(k, start)
+                q, k = self.rotary(q, start, position_ids), self.rotary(k, start, position_ids)
             if kv_cache is not None:
                 k, v = kv_cache.update(k, v)                                       # (B, nkv, past + S, hs)
         y = attention(q, k, v, attn_mask, key_padding_mask, is_causal, self.dropout if self.training else 0.0)

@@ -62,7 +62,9 @@ def rotate_half(x):
 class RotaryEmbedding(Module):
     """RoPE for heads of size ``head_dim``: ``rope(x, start_pos)`` rotates x (B, H, T, head_dim), whose
     tokens sit at positions start_pos .. start_pos + T - 1 (start_pos > 0 when earlier tokens are in a KV
-    cache). Angles are pos * theta^(-2i/head_dim), computed in float32 as HF does.
+    cache); ``rope(x, position_ids=pos)`` takes each row's own positions, pos int (B, T) (left-padded batches,
+    where a row's first real token is position 0 wherever it sits). Angles are pos * theta^(-2i/head_dim),
+    computed in float32 as HF does.
 
     >>> import pyllm
     >>> rope = RotaryEmbedding(4)
@@ -84,15 +86,28 @@ class RotaryEmbedding(Module):
 
     def cos_sin(self, start_pos, length, dtype):
         """cos and sin of the angles for positions start_pos .. start_pos+length-1: each (length, head_dim)."""
-        pos = arange(start_pos, start_pos + length, dtype=_core.dtype.float32)
-        freqs = pos.view(length, 1) * self.inv_freq.float().view(1, -1)                     # (T, head_dim/2)
-        emb = F.cat([freqs, freqs], dim=-1)                                         # (T, head_dim): both halves
+        return self.cos_sin_at(arange(start_pos, start_pos + length, dtype=_core.dtype.float32), dtype)
+
+    def cos_sin_at(self, positions, dtype):
+        """cos and sin of the angles for ``positions`` (..., T): each (..., T, head_dim)."""
+        pos = positions.float()
+        freqs = pos.view(*pos.shape, 1) * self.inv_freq.float().view(1, -1)        # (..., T, head_dim/2)
+        emb = F.cat([freqs, freqs], dim=-1)                                         # (..., T, head_dim): both halves
         return emb.cos().to(dtype), emb.sin().to(dtype)
 
-    def forward(self, x, start_pos=0):
+    def forward(self, x, start_pos=0, position_ids=None):
         if x.ndim < 2 or x.shape[-1] != self.head_dim:
             raise ValueError(f"RotaryEmbedding: expected (..., T, {self.head_dim}), got shape {tuple(x.shape)}")
-        cos, sin = self.cos_sin(int(start_pos), x.shape[-2], x.dtype)
+        if position_ids is None:
+            cos, sin = self.cos_sin(int(start_pos), x.shape[-2], x.dtype)          # (T, head_dim)
+        else:
+            if x.ndim != 4 or tuple(position_ids.shape) != (x.shape[0], x.shape[2]) \
+                    or position_ids.dtype.is_floating_point:
+                raise ValueError(f"RotaryEmbedding: position_ids must be integer (B, T) for x of shape (B, H, T, "
+                                 f"{self.head_dim}), got {position_ids.dtype} of shape {tuple(position_ids.shape)} "
+                                 f"for x of shape {tuple(x.shape)}")
+            B, T = position_ids.shape
+            cos, sin = (t.view(B, 1, T, self.head_dim) for t in self.cos_sin_at(position_ids, x.dtype))  # (B, 1, T, hd)
         return x * cos + rotate_half(x) * sin
 
     def extra_repr(self):
