@@ -118,10 +118,8 @@ def test_finished_rows_are_padded_with_eos(rng):
                            do_sample=False, pad_token_id=eos, eos_token_id=eos, bos_token_id=None).numpy()
     first = int(np.flatnonzero(got[0, 4:] == eos)[0]) + 4
     assert (got[0, first:] == eos).all()
-    if got.shape == expected.shape:  # HF stops early too when every row has finished
-        _assert_same_greedy_rows(hf, got, expected, mask)
-    else:
-        _assert_same_greedy_rows(hf, got[:, :expected.shape[1]], expected, mask)
+    # HF pads with eos to max_new_tokens unless every row finished; ours may stop at the same point or run on
+    _assert_same_greedy_rows(hf, got[:, :expected.shape[1]], expected, mask)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
