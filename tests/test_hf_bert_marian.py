@@ -153,7 +153,7 @@ def test_bert_errors(rng, tmp_path):
                                               "Encoder"):
         pyllm.from_pretrained(variant("relative", position_embedding_type="relative_key"))
     with pytest.raises(CheckpointError, match="hidden_act must be one of"):
-        pyllm.from_pretrained(variant("act", hidden_act="silu"))
+        pyllm.from_pretrained(variant("act", hidden_act="quick_gelu"))
     with pytest.raises(CheckpointError, match=r"sentence-transformers module .*Dense.* is not supported"):
         pyllm.from_pretrained(variant("dense", modules=[("", "Transformer"), ("2_Dense", "Dense")]))
     with pytest.raises(CheckpointError, match="pooling pooling_mode_cls_token is not supported by pyllm's Encoder"):
@@ -367,7 +367,7 @@ def test_marian_errors(rng, tmp_path):
     with pytest.raises(CheckpointError, match="share_encoder_decoder_embeddings=False is not supported"):
         pyllm.from_pretrained(variant("unshared", share_encoder_decoder_embeddings=False))
     with pytest.raises(CheckpointError, match="activation_function must be one of"):
-        pyllm.from_pretrained(variant("act", activation_function="gelu_new"))
+        pyllm.from_pretrained(variant("act", activation_function="quick_gelu"))
     for name, generation, message in (("forced", {"forced_eos_token_id": 5000}, "forced_eos_token_id 5000 is outside "
                                                                                   "the vocabulary of 1001"),
                                       ("eos-list", {"eos_token_id": [0, 3]}, r"generation_config.json: "

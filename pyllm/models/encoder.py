@@ -31,9 +31,9 @@ from .. import nn
 from .._creation import arange, tensor, zeros
 from ..autograd import no_grad
 from ..nn import functional as F
+from ..nn.modules.activation import HF_ACTIVATIONS
 from ..nn.modules.attention import attention, merge_heads, split_heads
 
-ACTIVATIONS = {"gelu": lambda: nn.GELU(), "gelu_new": lambda: nn.GELU("tanh"), "relu": lambda: nn.ReLU()}
 
 
 @dataclass
@@ -59,8 +59,8 @@ class EncoderConfig:
     add_pooling_layer: bool = True           # BERT's pooler.dense (needed for pooling="cls")
 
     def __post_init__(self):
-        if self.hidden_act not in ACTIVATIONS:
-            raise ValueError(f"EncoderConfig: hidden_act must be one of {sorted(ACTIVATIONS)}, got {self.hidden_act!r}")
+        if self.hidden_act not in HF_ACTIVATIONS:
+            raise ValueError(f"EncoderConfig: hidden_act must be one of {sorted(HF_ACTIVATIONS)}, got {self.hidden_act!r}")
         if self.pooling not in ("cls", "mean"):
             raise ValueError(f"EncoderConfig: pooling must be 'cls' or 'mean', got {self.pooling!r}")
         if self.pooling == "cls" and not self.add_pooling_layer:
@@ -108,7 +108,7 @@ class Layer(nn.Module):
         super().__init__()
         self.attention = nn.ModuleDict({"self": SelfAttention(config), "output": AddNorm(config.hidden_size, config)})
         self.intermediate = nn.ModuleDict({"dense": nn.Linear(config.hidden_size, config.intermediate_size)})
-        self.intermediate_act_fn = ACTIVATIONS[config.hidden_act]()
+        self.intermediate_act_fn = HF_ACTIVATIONS[config.hidden_act]()
         self.output = AddNorm(config.intermediate_size, config)
 
     def forward(self, x, key_padding_mask=None):

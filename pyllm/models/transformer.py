@@ -39,8 +39,8 @@ from .. import nn
 from .._creation import arange, zeros
 from ..beam_search import generate_seq2seq
 from ..nn import functional as F
+from ..nn.modules.activation import HF_ACTIVATIONS
 
-ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "swish": nn.SiLU, "silu": nn.SiLU}
 
 
 @dataclass
@@ -76,8 +76,8 @@ class TransformerConfig:
     renormalize_logits: bool = False        # beam search re-normalises scores after suppressing (opus-mt's)
 
     def __post_init__(self):
-        if self.activation_function not in ACTIVATIONS:
-            raise ValueError(f"TransformerConfig: activation_function must be one of {sorted(ACTIVATIONS)}, got "
+        if self.activation_function not in HF_ACTIVATIONS:
+            raise ValueError(f"TransformerConfig: activation_function must be one of {sorted(HF_ACTIVATIONS)}, got "
                              f"{self.activation_function!r}")
         if self.positions not in ("interleaved", "split"):
             raise ValueError(f"TransformerConfig: positions must be 'interleaved' or 'split', got {self.positions!r}")
@@ -147,7 +147,7 @@ class Layer(nn.Module):
             self.encoder_attn_layer_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.is_decoder = decoder
         self.fc1 = nn.Linear(d, ffn_dim)
-        self.activation_fn = ACTIVATIONS[config.activation_function]()
+        self.activation_fn = HF_ACTIVATIONS[config.activation_function]()
         self.activation_dropout = nn.Dropout(config.activation_dropout)
         self.fc2 = nn.Linear(ffn_dim, d)
         self.final_layer_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)

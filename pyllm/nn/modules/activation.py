@@ -38,3 +38,8 @@ class ReLU(Module):
 
     def forward(self, input):
         return F.relu(input)
+
+
+# Hugging Face's names (config.json's ``hidden_act`` / ``activation_function``) -> a function making the module.
+HF_ACTIVATIONS = {"gelu": GELU, "gelu_new": lambda: GELU("tanh"), "gelu_pytorch_tanh": lambda: GELU("tanh"),
+                  "relu": ReLU, "silu": SiLU, "swish": SiLU}
